@@ -1,0 +1,94 @@
+"""The typer app and what every command shares: options, opening the index, errors, output.
+
+Commands live one per module (index, search, ask, eval) and only parse arguments, call the
+library, and render. Heavy modules are imported inside the commands so `--help` stays instant.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+
+import typer
+from rich.console import Console
+
+from ..errors import EmbedsearchError
+
+if TYPE_CHECKING:
+    from ..index import Index
+
+app = typer.Typer(
+    name="embedsearch",
+    help="Semantic search and question answering over your own posts and notes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+IndexOption = typer.Option(
+    None,
+    "--index",
+    envvar="EMBEDSEARCH_INDEX",
+    help="Index directory. Default: your user data directory (see `embedsearch status`).",
+    show_envvar=True,
+)
+ModelOption = typer.Option(
+    None,
+    "--model",
+    "-m",
+    envvar="EMBEDSEARCH_MODEL",
+    help="Embedding model: a sentence-transformers name or local path. "
+    "Default: the index's own model, else the bundled multilingual-e5-small.",
+    show_envvar=True,
+)
+JsonOption = typer.Option(False, "--json", help="Print JSON (one object per line for lists) instead of a table.")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 2) -> "typer.Exit":
+    """Print a one-line error on stderr and return the Exit to raise."""
+    err_console.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn the library's user errors into one line on stderr and exit code 2, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except EmbedsearchError as exc:
+            raise fail(str(exc), exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("Interrupted.")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # `embedsearch search ... | head`: the reader left; that's fine.
+            sys.stderr.close()
+            raise typer.Exit(0) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_index(index: Optional[Path], model: Optional[str], *, create: bool = False) -> "Index":
+    from ..index import Index
+
+    return Index(index, model=model, create=create)
+
+
+def want_json(flag: bool) -> bool:
+    """JSON when asked for, or when stdout is not a terminal (a pipe or a file)."""
+    return flag or not sys.stdout.isatty() or os.environ.get("EMBEDSEARCH_JSON") == "1"
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")

@@ -1,0 +1,89 @@
+"""`embedsearch search QUERY`."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import typer
+
+from .app import IndexOption, JsonOption, ModelOption, app, console, handle_errors, open_index, print_json, want_json
+
+if TYPE_CHECKING:
+    from ..records import Hit
+
+
+@app.command()
+@handle_errors
+def search(
+    query: str = typer.Argument(..., help="What to look for, in any language."),
+    k: int = typer.Option(5, "-k", "--top", min=1, help="How many passages to show."),
+    min_score: Optional[float] = typer.Option(None, "--min-score", help="Hide passages scoring below this."),
+    index: Optional[Path] = IndexOption,
+    model: Optional[str] = ModelOption,
+    json_: bool = JsonOption,
+) -> None:
+    """Find the passages nearest in meaning to QUERY.
+
+    On a terminal: a table of rank, score, path:line, heading and snippet. With --json or when
+    piped: one JSON object per passage.
+    """
+    with open_index(index, model) as ix:
+        hits = ix.search(query, k=k, min_score=min_score)
+    if want_json(json_):
+        for hit in hits:
+            print_json(hit_json(hit))
+        return
+    if not hits:
+        console.print("No passages found.")
+        return
+    render_hits(hits)
+
+
+def display_path(path: str) -> str:
+    """Paths under the working directory are shown relative to it: shorter, and clickable in terminals."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def hit_json(hit: "Hit") -> dict:
+    return {
+        "rank": hit.rank,
+        "score": round(hit.score, 4),
+        "path": hit.path,
+        "line_start": hit.line_start,
+        "line_end": hit.line_end,
+        "location": f"{display_path(hit.path)}:{hit.line_start}",
+        "title": hit.title,
+        "heading": hit.heading,
+        "text": hit.text,
+        **({"scores": {k: round(v, 4) for k, v in hit.scores.items()}} if hit.scores else {}),
+    }
+
+
+def render_hits(hits: "list[Hit]") -> None:
+    from rich.table import Table
+
+    table = Table(show_lines=True)
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("Score", justify="right")
+    table.add_column("Where", style="cyan", overflow="fold")
+    table.add_column("Passage", ratio=1)
+    for hit in hits:
+        heading = hit.heading.split(" > ")[-1].lstrip("# ") if hit.heading else ""
+        where = f"{display_path(hit.path)}:{hit.line_start}"
+        context = " > ".join(x for x in (hit.title, heading) if x)
+        snippet = " ".join(hit.text.split())
+        if len(snippet) > 300:
+            snippet = snippet[:299] + "…"
+        from rich.text import Text
+
+        cell = Text()
+        if context:
+            cell.append(context + "\n", style="bold")
+        cell.append(snippet)
+        table.add_row(str(hit.rank), f"{hit.score:.3f}", where, cell)
+    console.print(table)

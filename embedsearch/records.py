@@ -1,0 +1,132 @@
+"""Plain records that flow through the pipeline: files -> chunks -> vectors -> store -> search -> answer.
+
+They are dataclasses so that the library, the CLI and scripts share one vocabulary, and so
+that `dataclasses.asdict` gives the JSON the CLI prints.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Document:
+    """One source file, as read from disk (text already NFC-normalised)."""
+
+    path: str  # absolute, resolved path
+    text: str
+    content_hash: str
+    mtime: float
+    title: str
+    front_matter: dict[str, Any] = field(default_factory=dict)
+    encoding: str = "utf-8"
+
+
+@dataclass
+class Paragraph:
+    """One block of a document: a paragraph, list, quote, table or code fence."""
+
+    text: str
+    heading: str  # heading path, e.g. "# A > ## B"; "" when none
+    line_start: int  # 1-based, inclusive
+    line_end: int  # 1-based, inclusive
+
+
+@dataclass
+class Chunk:
+    """The unit that is embedded and retrieved: one or more paragraphs under one heading."""
+
+    text: str
+    heading: str
+    line_start: int
+    line_end: int
+    token_count: int
+    content_hash: str
+    ordinal: int = 0
+
+
+@dataclass
+class Hit:
+    """One search result."""
+
+    score: float
+    text: str
+    path: str
+    line_start: int
+    line_end: int
+    heading: str
+    title: str
+    chunk_id: int
+    rank: int = 0
+    # per-method scores when more than one retriever took part (see search.hybrid)
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line_start}"
+
+
+@dataclass
+class IndexReport:
+    """What one `Index.add` run did, for the summary line and for tests."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    chunks_total: int = 0
+    tokens_embedded: int = 0
+    embed_seconds: float = 0.0
+    seconds: float = 0.0
+    skipped_empty: list[str] = field(default_factory=list)
+    skipped_binary: list[str] = field(default_factory=list)
+    skipped_undecodable: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens_embedded / self.embed_seconds if self.embed_seconds > 0 else 0.0
+
+    @property
+    def skipped(self) -> int:
+        return len(self.skipped_empty) + len(self.skipped_binary) + len(self.skipped_undecodable)
+
+    def summary(self) -> str:
+        line = f"{self.new} new, {self.changed} changed, {self.unchanged} unchanged, {self.removed} removed"
+        line += f"; {self.chunks_embedded} chunks embedded"
+        if self.chunks_embedded:
+            line += f" ({self.tokens_per_second:,.0f} tokens/s)"
+        line += f", {self.chunks_reused} reused"
+        return line
+
+
+@dataclass
+class Citation:
+    """A passage number `[n]` that an answer cites, mapped back to its source."""
+
+    number: int
+    path: str
+    line_start: int
+    line_end: int
+    heading: str
+    title: str
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line_start}"
+
+
+@dataclass
+class Answer:
+    """An LLM answer grounded in numbered passages."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    passages: list[Hit]
+    model: str | None
+    prompt: str
+    timings: dict[str, float] = field(default_factory=dict)
+    dropped_passages: int = 0  # passages trimmed to fit the context window

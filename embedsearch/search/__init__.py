@@ -1,0 +1,1 @@
+"""Stage 5: a query -> ranked Hits."""
