@@ -91,7 +91,10 @@ class Index:
         from .vectors import DEFAULT_MODEL, is_bundled
 
         name = self._requested_model or self.store.meta().get("model") or DEFAULT_MODEL
-        return DEFAULT_MODEL if is_bundled(name) else name
+        if is_bundled(name):
+            return DEFAULT_MODEL
+        local = Path(name).expanduser()
+        return str(local.resolve()) if local.exists() else name  # a local folder, wherever it's named from
 
     @property
     def embedder(self) -> "Embedder":

@@ -39,7 +39,8 @@ class SentenceTransformerEmbedder:
         except Exception as exc:  # OSError, ValueError, HF hub errors: all mean "can't load this model"
             raise EmbedsearchError(f"cannot load model {name!r}: {str(exc).splitlines()[0]}") from None
         self.name = name
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
         self.max_tokens = int(self._model.max_seq_length or 512)
         self.identity = f"st:{name}|q={self.query_prefix}|p={self.passage_prefix}"
 

@@ -1,0 +1,117 @@
+"""The command line: output for people and for scripts, and one-line errors."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from embedsearch.cli import app
+
+from conftest import write
+
+runner = CliRunner()
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    return runner.invoke(app, [str(a) for a in args], env=env)
+
+
+def run_process(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "embedsearch", *map(str, args)], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_index_then_search_json(small_posts: Path, tmp_path: Path) -> None:
+    ix = tmp_path / "ix"
+    result = run("index", small_posts, "--index", ix)
+    assert result.exit_code == 0, result.output
+    assert "3 new, 0 changed, 0 unchanged, 0 removed" in result.output
+    again = run("index", small_posts, "--index", ix, "--json")
+    summary = json.loads(again.stdout)
+    assert summary["unchanged"] == 3 and summary["chunks_embedded"] == 0
+
+    result = run("search", "Dutch oven temperature", "--index", ix, "-k", "2", "--json")
+    assert result.exit_code == 0
+    hits = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(hits) == 2 and hits[0]["rank"] == 1
+    top = hits[0]
+    assert top["path"].endswith("cooking.md") and top["location"].endswith("cooking.md:8")
+    assert top["heading"] == "# Weekend bread > ## Baking" and 0 < top["score"] <= 1
+    assert set(top) >= {"score", "path", "line_start", "line_end", "heading", "title", "text"}
+
+
+def test_search_output_is_json_when_piped(sample_index: Path) -> None:
+    result = run_process("search", "GGUF 형식", "--index", sample_index, "-k", "3")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 3 and all(json.loads(line)["score"] > 0 for line in lines)
+
+
+def test_search_table_on_a_terminal(sample_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from embedsearch import Index
+    from embedsearch.cli import search as search_cmd
+
+    console = Console(record=True, width=160, force_terminal=True)
+    monkeypatch.setattr(search_cmd, "console", console)
+    with Index(sample_index) as ix:
+        search_cmd.render_hits(ix.search("LoRA rank", k=2))
+    text = console.export_text()
+    assert "Score" in text and "finetuning-vs-prompting.md:" in text
+
+
+def test_min_score_filters(sample_index: Path) -> None:
+    result = run("search", "LoRA", "--index", sample_index, "--min-score", "0.99", "--json")
+    assert result.exit_code == 0 and result.stdout.strip() == ""
+
+
+def test_status_json(sample_index: Path) -> None:
+    info = json.loads(run("status", "--index", sample_index, "--json").stdout)
+    assert info["documents"] == 7 and info["model"] == "multilingual-e5-small"
+
+
+def test_index_uses_environment_variable(small_posts: Path, tmp_path: Path) -> None:
+    ix = tmp_path / "from-env"
+    assert run("index", small_posts, env={"EMBEDSEARCH_INDEX": str(ix)}).exit_code == 0
+    assert (ix / "embedsearch.db").exists()
+
+
+def test_default_index_lives_in_the_user_data_directory(small_posts: Path, tmp_path: Path) -> None:
+    result = run_process("index", small_posts)
+    assert result.returncode == 0, result.stderr
+    info = json.loads(run_process("status", "--json").stdout)
+    assert "embedsearch" in info["path"] and info["documents"] == 3
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["search", "anything", "--index", "{tmp}/missing"], "no index at"),
+        (["index", "{tmp}/no-such-folder", "--index", "{tmp}/ix"], "no such folder"),
+        (["index", "{tmp}/empty", "--index", "{tmp}/ix"], "nothing to index"),
+        (["search", "  ", "--index", "{index}"], "empty query"),
+        (["search", "x", "--index", "{index}", "--model", "intfloat/multilingual-e5-base"], "--rebuild"),
+        (["index", "{posts}", "--index", "{tmp}/file/ix"], "cannot"),
+    ],
+)
+def test_user_errors_are_one_line_with_exit_2(args, message, sample_index: Path, small_posts: Path,
+                                               tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    write(tmp_path / "file", "a file where a directory should be")
+    args = [a.format(tmp=tmp_path, index=sample_index, posts=small_posts) for a in args]
+    result = run_process(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_help_explains_every_command() -> None:
+    result = run("--help")
+    for command in ("index", "search", "status"):
+        assert command in result.output
+    assert "--min-score" in run("search", "--help").output

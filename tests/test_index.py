@@ -1,0 +1,187 @@
+"""The Python API: adding folders, incremental re-runs, searching, status."""
+from __future__ import annotations
+
+import shutil
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embedsearch import EmbedsearchError, Hit, Index
+from embedsearch.store import faiss_index
+
+from conftest import write
+
+
+def test_add_and_search(small_posts: Path, tmp_path: Path) -> None:
+    with Index(tmp_path / "ix", create=True) as ix:
+        report = ix.add(small_posts)
+        assert (report.new, report.changed, report.unchanged, report.removed) == (3, 0, 0, 0)
+        assert report.chunks_embedded == report.chunks_total > 0 and report.tokens_embedded > 0
+        hits = ix.search("At what temperature is the loaf baked in a Dutch oven?", k=3)
+        assert isinstance(hits[0], Hit) and hits[0].path.endswith("cooking.md")
+        assert hits[0].heading == "# Weekend bread > ## Baking" and hits[0].title == "Weekend bread"
+        assert hits[0].line_start == 8 and hits[0].rank == 1
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        korean = ix.search("다음 토큰 예측을 하는 신경망", k=1)[0]
+        assert korean.path.endswith("llm.md") and korean.title == "대규모 언어 모델 입문"
+
+
+def test_search_normalises_nfd_queries(small_posts: Path, tmp_path: Path) -> None:
+    with Index(tmp_path / "ix", create=True) as ix:
+        ix.add(small_posts)
+        query = "FAISS 벡터 검색 라이브러리"
+        nfc_hits = ix.search(query, k=2)
+        nfd_hits = ix.search(unicodedata.normalize("NFD", query), k=2)
+        assert [(h.chunk_id, round(h.score, 5)) for h in nfc_hits] == [(h.chunk_id, round(h.score, 5)) for h in nfd_hits]
+
+
+def test_second_run_embeds_nothing(small_posts: Path, tmp_path: Path) -> None:
+    with Index(tmp_path / "ix", create=True) as ix:
+        ix.add(small_posts)
+        again = ix.add(small_posts)
+    assert (again.new, again.changed, again.unchanged, again.removed, again.chunks_embedded) == (0, 0, 3, 0, 0)
+
+
+def test_editing_one_paragraph_re_embeds_one_chunk(small_posts: Path, tmp_path: Path) -> None:
+    with Index(tmp_path / "ix", create=True) as ix:
+        ix.add(small_posts)
+        post = small_posts / "cooking.md"
+        post.write_text(post.read_text().replace("twenty minutes with the lid on", "thirty minutes with the lid on"))
+        report = ix.add(small_posts)
+        assert (report.new, report.changed, report.unchanged, report.chunks_embedded) == (0, 1, 2, 1)
+        assert report.chunks_reused == 1
+        assert "thirty minutes" in ix.search("thirty minutes lid on", k=1)[0].text
+
+
+def test_moving_a_file_re_embeds_nothing(small_posts: Path, tmp_path: Path) -> None:
+    with Index(tmp_path / "ix", create=True) as ix:
+        ix.add(small_posts)
+        (small_posts / "archive").mkdir()
+        shutil.move(small_posts / "llm.md", small_posts / "archive" / "renamed.md")
+        report = ix.add(small_posts)
+        assert (report.new, report.removed, report.chunks_embedded) == (1, 1, 0)
+        assert report.chunks_reused > 0
+        hit = ix.search("다음 토큰 예측을 하는 신경망", k=1)[0]
+        assert hit.path == str((small_posts / "archive" / "renamed.md").resolve())
+
+
+def test_deleting_a_file_removes_its_chunks(small_posts: Path, tmp_path: Path) -> None:
+    with Index(tmp_path / "ix", create=True) as ix:
+        ix.add(small_posts)
+        before = ix.status()["chunks"]
+        (small_posts / "cooking.md").unlink()
+        report = ix.add(small_posts)
+        assert report.removed == 1 and report.chunks_embedded == 0
+        assert ix.status()["documents"] == 2 and ix.status()["chunks"] < before
+        assert all(not h.path.endswith("cooking.md") for h in ix.search("sourdough bread baking", k=10))
+
+
+def test_two_folders_live_side_by_side(small_posts: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    write(other / "x.md", "# Other\n\nGardening: tomatoes need six hours of sun a day.")
+    with Index(tmp_path / "ix", create=True) as ix:
+        ix.add(small_posts)
+        ix.add(other)
+        assert ix.status()["documents"] == 4  # indexing one folder does not remove the other's files
+        assert ix.search("how much sun do tomatoes need", k=1)[0].path.endswith("x.md")
+
+
+def test_rebuild_starts_over(small_posts: Path, tmp_path: Path) -> None:
+    with Index(tmp_path / "ix", create=True) as ix:
+        first = ix.add(small_posts)
+        rebuilt = ix.add(small_posts, rebuild=True)
+    assert rebuilt.new == 3 and rebuilt.chunks_embedded == first.chunks_embedded
+
+
+def test_faiss_is_rebuilt_from_sqlite_when_missing(small_posts: Path, tmp_path: Path) -> None:
+    path = tmp_path / "ix"
+    with Index(path, create=True) as ix:
+        ix.add(small_posts)
+        expected = ix.search("FAISS", k=3)
+    for f in path.glob("vectors.*.faiss"):
+        f.unlink()
+    with Index(path) as ix:
+        again = ix.search("FAISS", k=3)
+        assert [h.chunk_id for h in again] == [h.chunk_id for h in expected]
+        assert [h.score for h in again] == pytest.approx([h.score for h in expected], abs=1e-5)
+        generation = ix.store.generation
+    assert faiss_index.path_for(path, generation).exists()  # and written back for next time
+
+
+def test_faiss_matches_sqlite_vectors(small_posts: Path, tmp_path: Path) -> None:
+    with Index(tmp_path / "ix", create=True) as ix:
+        ix.add(small_posts)
+        ids, vectors = ix.store.all_vectors(ix.embedder.dim)
+        index = faiss_index.load(ix.path, ix.store.generation)
+        assert index is not None and index.ntotal == len(ids)
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+        assert np.allclose(index.reconstruct(int(ids[0])), vectors[0])
+
+
+def test_min_score_and_k(sample_index: Path) -> None:
+    with Index(sample_index) as ix:
+        hits = ix.search("LoRA 랭크", k=7)
+        assert len(hits) == 7
+        cut = hits[3].score
+        assert all(h.score >= cut for h in ix.search("LoRA 랭크", k=7, min_score=cut))
+
+
+def test_sample_posts_answer_their_own_questions(sample_index: Path) -> None:
+    with Index(sample_index) as ix:
+        hit = ix.search("BPE는 원래 무엇을 위한 알고리즘이었나?", k=1)[0]
+        assert hit.path.endswith("korean-tokenization.md")
+        hit = ix.search("Who started llama.cpp and when?", k=1)[0]
+        assert hit.path.endswith("running-small-models-locally.md")
+
+
+def test_status(sample_index: Path) -> None:
+    with Index(sample_index) as ix:
+        info = ix.status()
+    assert info["documents"] == 7 and info["chunks"] > 7
+    assert info["model"] == "multilingual-e5-small" and info["dimension"] == 384
+    assert info["size_bytes"] > 0 and info["last_indexed"] > 0
+
+
+def test_user_errors(small_posts: Path, tmp_path: Path) -> None:
+    with pytest.raises(EmbedsearchError, match="no index at"):
+        Index(tmp_path / "missing")
+    with Index(tmp_path / "ix", create=True) as ix:
+        with pytest.raises(EmbedsearchError, match="no such folder"):
+            ix.add(tmp_path / "nope")
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        with pytest.raises(EmbedsearchError, match="nothing to index"):
+            ix.add(empty)
+        write(empty / "blank.md", "\n\n")
+        (empty / "image.txt").write_bytes(b"\x89PNG\x00\x00binary")
+        with pytest.raises(EmbedsearchError, match="2 file"):
+            ix.add(empty)
+        ix.add(small_posts)
+        with pytest.raises(EmbedsearchError, match="empty query"):
+            ix.search("   ")
+    with pytest.raises(EmbedsearchError, match="built with model 'multilingual-e5-small'.*--rebuild"):
+        Index(tmp_path / "ix", model="sentence-transformers/all-MiniLM-L6-v2").search("x")
+    blocker = write(tmp_path / "a-file", "x")
+    with pytest.raises(EmbedsearchError, match="cannot"):
+        Index(blocker / "ix", create=True)
+
+
+def test_skipped_files_are_reported(small_posts: Path, tmp_path: Path) -> None:
+    write(small_posts / "empty.md", "")
+    (small_posts / "blob.txt").write_bytes(b"\x00\x01\x02binary")
+    (small_posts / "latin.txt").write_bytes(bytes([0xFF, 0xFE, 0x80, 0x81]) * 8)
+    with Index(tmp_path / "ix", create=True) as ix:
+        report = ix.add(small_posts)
+    assert report.new == 3 and report.skipped == 3
+    assert [Path(p).name for p in report.skipped_binary] == ["blob.txt"]
+
+
+def test_shared_corpus_second_run_embeds_nothing(shared_corpus: Path, tmp_path: Path) -> None:
+    with Index(tmp_path / "ix", create=True) as ix:
+        first = ix.add(shared_corpus)
+        assert first.new == 5 and first.chunks_embedded > 100
+        second = ix.add(shared_corpus)
+        assert (second.unchanged, second.chunks_embedded) == (5, 0)
+        assert "LLM" in " ".join(h.text for h in ix.search("LLM 사전학습", k=3))
