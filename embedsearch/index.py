@@ -320,8 +320,20 @@ class Index:
 
     # -- searching ------------------------------------------------------------------------
 
-    def search(self, query: str, k: int = 5, *, min_score: float | None = None) -> list[Hit]:
-        """The k passages nearest to `query`, best first."""
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        min_score: float | None = None,
+        path: str | None = None,
+        tag: str | None = None,
+    ) -> list[Hit]:
+        """The k passages nearest to `query`, best first.
+
+        `path` keeps documents whose path matches a glob (`notes/*`, `*.md`); `tag` keeps
+        documents whose front matter lists that tag.
+        """
         query = nfc(query).strip()
         if not query:
             raise EmbedsearchError("empty query")
@@ -331,8 +343,9 @@ class Index:
         from .search import dense
 
         index = self._sync_faiss(write=False)
+        allowed = self.store.chunk_ids_where(path, tag) if (path or tag) else None
         vector = self.embedder.embed_queries([query])[0]
-        ranked = dense.search(index, vector, k)
+        ranked = dense.search(index, vector, k, allowed)
         if min_score is not None:
             ranked = [(i, s) for i, s in ranked if s >= min_score]
         return self._hits(ranked)

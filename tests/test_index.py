@@ -185,3 +185,13 @@ def test_shared_corpus_second_run_embeds_nothing(shared_corpus: Path, tmp_path: 
         second = ix.add(shared_corpus)
         assert (second.unchanged, second.chunks_embedded) == (5, 0)
         assert "LLM" in " ".join(h.text for h in ix.search("LLM 사전학습", k=3))
+
+
+def test_filters_by_path_glob_and_tag(sample_index: Path) -> None:
+    with Index(sample_index) as ix:
+        notes = ix.search("LLM", k=20, path="notes/*")
+        assert notes and all("/notes/" in h.path for h in notes)
+        assert {Path(h.path).name for h in ix.search("LLM", k=50, path="*.txt")} == {"study-memo.txt"}
+        tagged = ix.search("모델", k=50, tag="lora")
+        assert tagged and {Path(h.path).name for h in tagged} == {"finetuning-vs-prompting.md"}
+        assert ix.search("모델", k=5, tag="no-such-tag") == []

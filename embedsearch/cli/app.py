@@ -48,6 +48,10 @@ ModelOption = typer.Option(
     "Default: the index's own model, else the bundled multilingual-e5-small.",
     show_envvar=True,
 )
+PathFilterOption = typer.Option(
+    None, "--path", help="Only documents whose path matches this glob, e.g. 'notes/*' or '*.md'."
+)
+TagFilterOption = typer.Option(None, "--tag", help="Only documents whose front matter `tags` include this tag.")
 JsonOption = typer.Option(False, "--json", help="Print JSON (one object per line for lists) instead of a table.")
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from .app import IndexOption, JsonOption, ModelOption, app, console, handle_errors, open_index, print_json, want_json
+from .app import IndexOption, JsonOption, ModelOption, PathFilterOption, TagFilterOption, app, console, handle_errors, open_index, print_json, want_json
 
 if TYPE_CHECKING:
     from ..records import Hit
@@ -19,6 +19,8 @@ def search(
     query: str = typer.Argument(..., help="What to look for, in any language."),
     k: int = typer.Option(5, "-k", "--top", min=1, help="How many passages to show."),
     min_score: Optional[float] = typer.Option(None, "--min-score", help="Hide passages scoring below this."),
+    path: Optional[str] = PathFilterOption,
+    tag: Optional[str] = TagFilterOption,
     index: Optional[Path] = IndexOption,
     model: Optional[str] = ModelOption,
     json_: bool = JsonOption,
@@ -29,7 +31,7 @@ def search(
     piped: one JSON object per passage.
     """
     with open_index(index, model) as ix:
-        hits = ix.search(query, k=k, min_score=min_score)
+        hits = ix.search(query, k=k, min_score=min_score, path=path, tag=tag)
     if want_json(json_):
         for hit in hits:
             print_json(hit_json(hit))

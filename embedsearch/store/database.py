@@ -217,6 +217,23 @@ class Store:
             self.conn.row_factory = None
         return {row["id"]: row for row in rows}
 
+    def chunk_ids_where(self, path: str | None = None, tag: str | None = None) -> list[int]:
+        """Chunk ids of documents whose path matches a glob and/or whose front matter has a tag."""
+        clauses, params = [], []
+        if path:
+            # "notes/*" matches any document with a "notes" folder in its path, not only at the root
+            clauses.append("(documents.path GLOB ? OR documents.path GLOB ?)")
+            params += [path, "*/" + path.lstrip("/")]
+        if tag:
+            clauses.append(
+                "(EXISTS (SELECT 1 FROM json_each(documents.front_matter, '$.tags') WHERE value = ?)"
+                " OR json_extract(documents.front_matter, '$.tags') = ?)"
+            )
+            params += [tag, tag]
+        where = " AND ".join(clauses) or "1"
+        sql = f"SELECT chunks.id FROM chunks JOIN documents ON documents.id = chunks.document_id WHERE {where}"
+        return [row[0] for row in self.conn.execute(sql, params)]
+
     def counts(self) -> tuple[int, int]:
         docs = self.conn.execute("SELECT count(*) FROM documents").fetchone()[0]
         chunks = self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
