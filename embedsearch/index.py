@@ -28,6 +28,8 @@ from .text import nfc
 if TYPE_CHECKING:
     import faiss
 
+    from .answer import LLM, LLMConfig
+    from .records import Answer
     from .vectors import Embedder
 
 # (phase, done, total): phase is "scan" (files read) or "embed" (chunks embedded)
@@ -363,6 +365,41 @@ class Index:
                     rank=len(hits) + 1, scores=(parts or {}).get(i, {}))
             )
         return hits
+
+    # -- answering ------------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: str,
+        *,
+        k: int = 5,
+        template: str | os.PathLike[str] | None = None,
+        llm: "LLMConfig | LLM | None" = None,
+        on_token: Callable[[str], None] | None = None,
+        **search_kwargs: Any,
+    ) -> "Answer":
+        """Answer `question` from the nearest passages with an LLM, citing them as [n].
+
+        `llm=None` reads the environment and the config file; with no LLM configured the
+        Answer's text is "" and its `prompt` holds the filled prompt.
+        """
+        from .answer import ask
+
+        return ask(self, question, k=k, template=template, llm=llm, on_token=on_token, **search_kwargs)
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        k: int = 5,
+        template: str | os.PathLike[str] | None = None,
+        llm: "LLMConfig | LLM | None" = None,
+        **search_kwargs: Any,
+    ) -> "Iterator[str | Answer]":
+        """`ask`, streamed: the answer's text as it arrives, then the finished Answer."""
+        from .answer import ask_stream
+
+        return ask_stream(self, question, k=k, template=template, llm=llm, **search_kwargs)
 
     # -- status ---------------------------------------------------------------------------
 

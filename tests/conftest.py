@@ -20,7 +20,8 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     for var in ("EMBEDSEARCH_INDEX", "EMBEDSEARCH_MODEL", "EMBEDSEARCH_CONFIG", "EMBEDSEARCH_LLM_URL",
-                "EMBEDSEARCH_LLM_MODEL", "EMBEDSEARCH_JSON"):
+                "EMBEDSEARCH_LLM_MODEL", "EMBEDSEARCH_LLM_BACKEND", "EMBEDSEARCH_LLM_API_KEY", "OPENAI_API_KEY",
+                "EMBEDSEARCH_JSON"):
         monkeypatch.delenv(var, raising=False)
 
 

@@ -195,3 +195,16 @@ def test_filters_by_path_glob_and_tag(sample_index: Path) -> None:
         tagged = ix.search("모델", k=50, tag="lora")
         assert tagged and {Path(h.path).name for h in tagged} == {"finetuning-vs-prompting.md"}
         assert ix.search("모델", k=5, tag="no-such-tag") == []
+
+
+def test_ask_without_an_llm_returns_the_filled_prompt(sample_index: Path) -> None:
+    from embedsearch.answer import LLMConfig
+
+    no_llm = LLMConfig(backend="none")
+    with Index(sample_index) as ix:
+        answer = ix.ask("GGUF는 언제 GGML 형식을 대체했나?", k=3, llm=no_llm)
+        assert answer.text == "" and answer.model is None
+        assert len(answer.passages) == 3 and "[1]" in answer.prompt and "[3]" in answer.prompt
+        assert f"{Path(answer.passages[0].path).name}:{answer.passages[0].line_start}" in answer.prompt
+        streamed = list(ix.ask_stream("GGUF는 언제 GGML 형식을 대체했나?", k=3, llm=no_llm))
+        assert len(streamed) == 1 and streamed[0].prompt == answer.prompt

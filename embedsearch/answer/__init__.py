@@ -1,0 +1,50 @@
+"""Retrieval-augmented answers with citations: `ask(index, question)`.
+
+    from embedsearch import Index
+    from embedsearch.answer import ask, LLMConfig
+
+    with Index() as ix:
+        answer = ask(ix, "LLM이 뭐야?", llm=LLMConfig(url="http://localhost:11434/v1", model="gemma3:1b"))
+        print(answer.text)
+        for c in answer.citations:
+            print(c.number, c.location)
+
+Names are imported on first use (PEP 562), so `embedsearch --help` does not pay for httpx,
+Jinja2 and llama.cpp.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .backends import LLM, open_llm
+    from .citations import citations_for, cited_numbers
+    from .config import LLMConfig, config_path, resolve_config
+    from .pipeline import Prepared, ask, ask_stream, generate, prepare
+    from .prompt import DEFAULT_TEMPLATE, PLACEHOLDERS, load_template
+
+_EXPORTS = {
+    "LLM": ".backends",
+    "open_llm": ".backends",
+    "citations_for": ".citations",
+    "cited_numbers": ".citations",
+    "LLMConfig": ".config",
+    "config_path": ".config",
+    "resolve_config": ".config",
+    "Prepared": ".pipeline",
+    "ask": ".pipeline",
+    "ask_stream": ".pipeline",
+    "generate": ".pipeline",
+    "prepare": ".pipeline",
+    "DEFAULT_TEMPLATE": ".prompt",
+    "PLACEHOLDERS": ".prompt",
+    "load_template": ".prompt",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)

@@ -1,0 +1,173 @@
+"""`ask` end to end: retrieve, fill and fit the prompt, stream the LLM's answer, map its citations.
+
+Split in two steps so a caller can show the prompt when there is no LLM, or when the LLM
+cannot be reached: `prepare` (no network) and `generate` (tokens, then the Answer).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from ..errors import EmbedsearchError
+from ..records import Answer, Hit
+from ..text import nfc
+from .backends import LLM, estimate_tokens, open_llm
+from .citations import citations_for
+from .config import LLMConfig, resolve_config
+from .prompt import fit_prompt, load_template
+
+if TYPE_CHECKING:
+    from ..index import Index
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prepared:
+    """A filled prompt, ready for an LLM (or to show when there is none)."""
+
+    question: str
+    prompt: str
+    passages: list[Hit]  # the passages in the prompt, numbered from 1
+    dropped: int  # lowest-ranked passages left out to fit the context window
+    prompt_tokens: int
+    context_tokens: int | None  # None: no LLM and no --context-tokens, so nothing was trimmed
+    llm: LLM | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def answer(self, text: str = "") -> Answer:
+        return Answer(
+            question=self.question,
+            text=text,
+            citations=citations_for(text, self.passages),
+            passages=self.passages,
+            model=self.llm.model if self.llm else None,
+            prompt=self.prompt,
+            timings=dict(self.timings),
+            dropped_passages=self.dropped,
+        )
+
+
+def prepare(
+    index: "Index",
+    question: str,
+    *,
+    k: int = 5,
+    template: str | Path | None = None,
+    llm: LLMConfig | LLM | None = None,
+    **search_kwargs: Any,
+) -> Prepared:
+    """Retrieve passages for `question` and fill the template, fitted to the LLM's context window.
+
+    `llm` is a config (None: flags-free resolution from environment and config file) or an
+    already-open backend. Raises EmbedsearchError for a bad template, no passages, or a window
+    too small for even one passage.
+    """
+    started = time.perf_counter()
+    question = nfc(question).strip()
+    if not question:
+        raise EmbedsearchError("the question is empty")
+    compiled = load_template(template)  # before any slow work, so template errors come first
+    timings: dict[str, float] = {}
+    if llm is None:
+        llm = resolve_config()
+    config, backend = (llm, open_llm(llm)) if isinstance(llm, LLMConfig) else (LLMConfig(), llm)
+    timings["load"] = time.perf_counter() - started
+
+    mark = time.perf_counter()
+    hits = index.search(question, k=k, **search_kwargs)
+    timings["search"] = time.perf_counter() - mark
+    if not hits:
+        raise EmbedsearchError("no passages found for the question; index some files first, or lower --min-score")
+
+    mark = time.perf_counter()
+    if backend is not None:
+        context_tokens: int | None = backend.context_tokens
+        max_tokens, count = backend.max_tokens, backend.count_tokens
+    else:  # no LLM: trim only when asked to, for pasting the prompt into some other model
+        context_tokens, max_tokens, count = config.context_tokens, config.max_tokens, estimate_tokens
+    budget = context_tokens - max_tokens if context_tokens else 10**9
+    if budget <= 0:
+        raise EmbedsearchError(
+            f"--max-tokens {max_tokens} leaves no room for a prompt in a {context_tokens}-token context window"
+        )
+    fitted = fit_prompt(compiled, question, hits, count, budget)
+    timings["prompt"] = time.perf_counter() - mark
+    if fitted.dropped:
+        log.info("dropped %d lowest-ranked passages to fit %s tokens", fitted.dropped, context_tokens)
+    return Prepared(
+        question=question,
+        prompt=fitted.prompt,
+        passages=fitted.hits,
+        dropped=fitted.dropped,
+        prompt_tokens=fitted.tokens,
+        context_tokens=context_tokens,
+        llm=backend,
+        timings=timings,
+    )
+
+
+def generate(prepared: Prepared) -> Iterator[str | Answer]:
+    """Yield the answer's text as it arrives, then the finished Answer (the last item).
+
+    With no LLM, yields only an Answer whose text is "" and whose model is None.
+    """
+    llm = prepared.llm
+    if llm is None:
+        yield prepared.answer()
+        return
+    started = time.perf_counter()
+    parts: list[str] = []
+    try:
+        for text in llm.stream(prepared.prompt):
+            if not parts:
+                prepared.timings["first_token"] = time.perf_counter() - started
+            parts.append(text)
+            yield text
+    finally:
+        close = getattr(llm, "close", None)
+        if close:
+            close()
+    prepared.timings["generate"] = time.perf_counter() - started
+    prepared.timings["total"] = sum(prepared.timings[key] for key in ("load", "search", "prompt", "generate"))
+    yield prepared.answer("".join(parts).strip())
+
+
+def ask_stream(
+    index: "Index",
+    question: str,
+    *,
+    k: int = 5,
+    template: str | Path | None = None,
+    llm: LLMConfig | LLM | None = None,
+    **search_kwargs: Any,
+) -> Iterator[str | Answer]:
+    """`ask`, streamed: text pieces as the LLM writes them, then the Answer."""
+    prepared = prepare(index, question, k=k, template=template, llm=llm, **search_kwargs)
+    yield from generate(prepared)
+
+
+def ask(
+    index: "Index",
+    question: str,
+    *,
+    k: int = 5,
+    template: str | Path | None = None,
+    llm: LLMConfig | LLM | None = None,
+    on_token: Callable[[str], None] | None = None,
+    **search_kwargs: Any,
+) -> Answer:
+    """Answer `question` from the index's passages, citing them as [n].
+
+    With no LLM configured, returns an Answer with text "" and model None; its `prompt` is the
+    filled prompt, to use elsewhere.
+    """
+    for item in ask_stream(index, question, k=k, template=template, llm=llm, **search_kwargs):
+        if isinstance(item, Answer):
+            return item
+        if on_token:
+            on_token(item)
+    raise AssertionError("generate() always ends with an Answer")

