@@ -150,3 +150,11 @@ def test_api_key_from_env_and_http_errors(ask_index_path: Path, monkeypatch: pyt
     assert result.exit_code == 2
     assert "HTTP 401: Incorrect API key provided" in result.stderr
     assert "EMBEDSEARCH_LLM_API_KEY" in result.stderr
+
+
+def test_ask_takes_the_search_filters(ask_index_path: Path) -> None:
+    result = run("LLM이 뭐야?", "--index", str(ask_index_path), "--llm-backend", "none", "--json",
+                 "--path", "*kimchi.md", "-k", "5")
+    assert result.exit_code == 0, result.output
+    passages = json.loads(result.stdout)["passages"]
+    assert passages and all(p["path"].endswith("kimchi.md") for p in passages)

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .app import IndexOption, JsonOption, ModelOption, app, console, err_console, handle_errors, open_index, print_json, want_json
+from .app import IndexOption, JsonOption, ModelOption, PathFilterOption, TagFilterOption, app, console, err_console, handle_errors, open_index, print_json, want_json
 
 if TYPE_CHECKING:
     from rich.status import Status
@@ -67,6 +67,8 @@ def ask(
     question: str = typer.Argument(..., help="The question, in any language."),
     k: int = typer.Option(5, "-k", "--k", min=1, help="Passages to retrieve."),
     min_score: Optional[float] = typer.Option(None, "--min-score", help="Drop passages scoring below this."),
+    path: Optional[str] = PathFilterOption,
+    tag: Optional[str] = TagFilterOption,
     template: Optional[Path] = typer.Option(
         None, "--template", "-t", help="Jinja2 prompt template file (placeholders: see above).", dir_okay=False
     ),
@@ -131,7 +133,7 @@ def ask(
         temperature=temperature,
     )
     as_json = want_json(json_)
-    search_kwargs: dict[str, Any] = {} if min_score is None else {"min_score": min_score}
+    search_kwargs: dict[str, Any] = {"min_score": min_score, "path": path, "tag": tag}
     # A spinner on stderr until the first token: loading a model and reading a long prompt take seconds.
     spinner = err_console.status("Searching…") if err_console.is_terminal and not as_json else None
     if spinner:
