@@ -209,9 +209,10 @@ class Index:
                         "chunking": self.chunk_sizes.fingerprint}
             meta = self.store.meta()
             if any(meta.get(k) != v for k, v in settings.items()):
-                with self.store.transaction():
+                with self.store.transaction(vectors_changed=False):
                     self.store.set_meta(**settings)
 
+            self.store.ensure_lexical()
             existing = self.store.documents_under(prefix)
             seen: set[str] = set()
             pending: list[_Pending] = []
@@ -248,6 +249,8 @@ class Index:
                 with self.store.transaction():
                     self.store.delete_documents(gone)
                 report.removed = len(gone)
+            if report.new or report.changed or report.removed or "corpus_hangul" not in self.store.meta():
+                self.store.update_corpus_language()
             self._sync_faiss(write=True)
         report.chunks_total = self.store.counts()[1]
         report.seconds = time.perf_counter() - started
@@ -327,30 +330,86 @@ class Index:
         query: str,
         k: int = 5,
         *,
+        mode: str | None = None,
         min_score: float | None = None,
         path: str | None = None,
         tag: str | None = None,
     ) -> list[Hit]:
-        """The k passages nearest to `query`, best first.
+        """The k passages that best match `query`, best first.
 
-        `path` keeps documents whose path matches a glob (`notes/*`, `*.md`); `tag` keeps
-        documents whose front matter lists that tag.
+        `mode` is "hybrid" (the default: meaning and words together), "dense" (meaning: E5
+        cosine) or "lexical" (words: BM25). `min_score` applies to that mode's score. `path`
+        keeps documents whose path matches a glob (`notes/*`, `*.md`); `tag` keeps documents
+        whose front matter lists that tag.
         """
+        from .search import DEFAULT_MODE, HYBRID_CANDIDATES, MODES
+
+        mode = mode or DEFAULT_MODE
+        if mode not in MODES:
+            raise EmbedsearchError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
         query = nfc(query).strip()
         if not query:
             raise EmbedsearchError("empty query")
         if k < 1:
             raise EmbedsearchError("k must be at least 1")
-        self._check_model()
-        from .search import dense
-
-        index = self._sync_faiss(write=False)
         allowed = self.store.chunk_ids_where(path, tag) if (path or tag) else None
-        vector = self.embedder.embed_queries([query])[0]
-        ranked = dense.search(index, vector, k, allowed)
+        calibrated = self._relevance_calibrated()
+        candidates = max(k, HYBRID_CANDIDATES)
+        dense_ranked = self._dense(query, candidates if mode == "hybrid" else k, allowed) if mode != "lexical" else []
+        # dense mode ranks by cosine alone, but its relevance signal needs the lexical evidence too
+        lexical_ranked = (self._lexical(query, k if mode == "lexical" else candidates, allowed)
+                          if mode != "dense" or calibrated else [])
+
+        relevant: dict[int, bool] = {}
+        if mode == "lexical":
+            ranked, parts = lexical_ranked, {i: {"lexical": s} for i, s in lexical_ranked}
+        else:
+            from .search import fusion, lexical
+
+            corpus_hangul = self.store.meta().get("corpus_hangul")
+            ideal = lexical.ideal_score(self.store.conn, query) if lexical_ranked else 0.0
+            info = fusion.QueryInfo(query, ideal, float(corpus_hangul) if corpus_hangul else None)
+            fused = fusion.fuse(dense_ranked, lexical_ranked, info)
+            if mode == "hybrid":
+                ranked, parts = [(f.chunk_id, f.score) for f in fused], {f.chunk_id: f.parts for f in fused}
+            else:
+                ranked, parts = dense_ranked, {i: {"dense": s} for i, s in dense_ranked}
+            if calibrated:
+                relevant = {f.chunk_id: fusion.is_relevant(f, info) for f in fused}
         if min_score is not None:
             ranked = [(i, s) for i, s in ranked if s >= min_score]
-        return self._hits(ranked)
+        hits = self._hits(ranked[:k], parts)
+        for hit in hits:
+            hit.relevant = relevant.get(hit.chunk_id)
+        return hits
+
+    # The relevance signal's thresholds were calibrated for the bundled model's cosines, and its
+    # lexical coverage needs IDF statistics that mean something: below this many chunks they don't.
+    RELEVANCE_MIN_CHUNKS = 50
+
+    def _relevance_calibrated(self) -> bool:
+        from .search import lexical
+        from .vectors import is_bundled
+
+        return (is_bundled(self.model_name) and self.store.has_lexical()
+                and lexical.count(self.store.conn) >= self.RELEVANCE_MIN_CHUNKS)
+
+    def _dense(self, query: str, n: int, allowed: list[int] | None) -> list[tuple[int, float]]:
+        from .search import dense
+
+        self._check_model()
+        index = self._sync_faiss(write=False)
+        vector = self.embedder.embed_queries([query])[0]
+        return dense.search(index, vector, n, allowed)
+
+    def _lexical(self, query: str, n: int, allowed: list[int] | None) -> list[tuple[int, float]]:
+        from .search import lexical
+
+        if not self.store.has_lexical():
+            raise EmbedsearchError(
+                f"index {self.path} has no lexical index yet: run `embedsearch index FOLDER` once to add it"
+            )
+        return lexical.search(self.store.conn, query, n, allowed)
 
     def _hits(self, ranked: list[tuple[int, float]], parts: dict[int, dict[str, float]] | None = None) -> list[Hit]:
         rows = self.store.chunk_rows([i for i, _ in ranked])

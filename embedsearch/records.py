@@ -58,8 +58,10 @@ class Hit:
     title: str
     chunk_id: int
     rank: int = 0
-    # per-method scores when more than one retriever took part (see search.hybrid)
+    # what each retriever scored it (dense cosine, lexical BM25, coverage, fused): for --explain
     scores: dict[str, float] = field(default_factory=dict)
+    # hybrid mode's calibrated "this passage is evidence for the query"; None in other modes
+    relevant: bool | None = None
 
     @property
     def location(self) -> str:
@@ -130,3 +132,4 @@ class Answer:
     prompt: str
     timings: dict[str, float] = field(default_factory=dict)
     dropped_passages: int = 0  # passages trimmed to fit the context window
+    declined: bool = False  # no passage was relevant, so the LLM was not asked

@@ -53,7 +53,7 @@ def test_no_llm_json(ask_index_path: Path) -> None:
 
 def test_unreachable_url_exits_2_with_the_url(ask_index_path: Path, human: None) -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
-    result = run("LLM이 뭐야?", "--index", str(ask_index_path), "--llm-url", url, "-k", "1")
+    result = run("LLM이 뭐야?", "--index", str(ask_index_path), "--llm-url", url, "-k", "1", "--answer-anyway")
     assert result.exit_code == 2, result.output
     assert url in result.stderr
     assert "Traceback" not in result.output
@@ -63,7 +63,7 @@ def test_unreachable_url_exits_2_with_the_url(ask_index_path: Path, human: None)
 def test_unreachable_url_library_error(ask_index: object) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(LLMUnreachableError, match=url):
-        ask(ask_index, "LLM이 뭐야?", llm=LLMConfig(url=url, model="m"))
+        ask(ask_index, "LLM이 뭐야?", llm=LLMConfig(url=url, model="m"), decline=False)
 
 
 def test_template_with_unknown_placeholder(ask_index_path: Path, tmp_path: Path) -> None:
@@ -142,7 +142,8 @@ def test_api_key_from_env_and_http_errors(ask_index_path: Path, monkeypatch: pyt
     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     try:
-        result = run("LLM이 뭐야?", "--index", str(ask_index_path), "--llm-url", url, "--llm-model", "gpt-x", "--json")
+        result = run("LLM이 뭐야?", "--index", str(ask_index_path), "--llm-url", url, "--llm-model", "gpt-x", "--json",
+                     "--answer-anyway")
     finally:
         server.shutdown()
         server.server_close()

@@ -37,6 +37,8 @@ class Prepared:
     context_tokens: int | None  # None: no LLM and no --context-tokens, so nothing was trimmed
     llm: LLM | None
     timings: dict[str, float] = field(default_factory=dict)
+    # hybrid search judged no passage relevant: answer that plainly instead of asking the LLM
+    declined: bool = False
 
     def answer(self, text: str = "") -> Answer:
         return Answer(
@@ -58,13 +60,16 @@ def prepare(
     k: int = 5,
     template: str | Path | None = None,
     llm: LLMConfig | LLM | None = None,
+    decline: bool = True,
     **search_kwargs: Any,
 ) -> Prepared:
     """Retrieve passages for `question` and fill the template, fitted to the LLM's context window.
 
     `llm` is a config (None: flags-free resolution from environment and config file) or an
-    already-open backend. Raises EmbedsearchError for a bad template, no passages, or a window
-    too small for even one passage.
+    already-open backend. With `decline` (the default), when hybrid search's relevance signal
+    backs none of the passages, the answer says so instead of letting the LLM invent one.
+    Raises EmbedsearchError for a bad template, no passages, or a window too small for even
+    one passage.
     """
     started = time.perf_counter()
     question = nfc(question).strip()
@@ -107,7 +112,15 @@ def prepare(
         context_tokens=context_tokens,
         llm=backend,
         timings=timings,
+        declined=decline and all(hit.relevant is False for hit in hits),
     )
+
+
+def decline_text(question: str) -> str:
+    """What `ask` answers when no passage is relevant, in the question's language."""
+    if any("\uac00" <= c <= "\ud7a3" for c in question):
+        return "색인된 글에는 이 질문에 대한 답이 없는 것 같습니다."
+    return "The indexed posts don't seem to contain an answer to this question."
 
 
 def generate(prepared: Prepared) -> Iterator[str | Answer]:
@@ -118,6 +131,16 @@ def generate(prepared: Prepared) -> Iterator[str | Answer]:
     llm = prepared.llm
     if llm is None:
         yield prepared.answer()
+        return
+    if prepared.declined:  # said plainly, without asking the LLM to invent an answer
+        close = getattr(llm, "close", None)
+        if close:
+            close()
+        text = decline_text(prepared.question)
+        yield text
+        answer = prepared.answer(text)
+        answer.declined = True
+        yield answer
         return
     started = time.perf_counter()
     parts: list[str] = []
@@ -143,10 +166,11 @@ def ask_stream(
     k: int = 5,
     template: str | Path | None = None,
     llm: LLMConfig | LLM | None = None,
+    decline: bool = True,
     **search_kwargs: Any,
 ) -> Iterator[str | Answer]:
     """`ask`, streamed: text pieces as the LLM writes them, then the Answer."""
-    prepared = prepare(index, question, k=k, template=template, llm=llm, **search_kwargs)
+    prepared = prepare(index, question, k=k, template=template, llm=llm, decline=decline, **search_kwargs)
     yield from generate(prepared)
 
 
@@ -158,6 +182,7 @@ def ask(
     template: str | Path | None = None,
     llm: LLMConfig | LLM | None = None,
     on_token: Callable[[str], None] | None = None,
+    decline: bool = True,
     **search_kwargs: Any,
 ) -> Answer:
     """Answer `question` from the index's passages, citing them as [n].
@@ -165,7 +190,7 @@ def ask(
     With no LLM configured, returns an Answer with text "" and model None; its `prompt` is the
     filled prompt, to use elsewhere.
     """
-    for item in ask_stream(index, question, k=k, template=template, llm=llm, **search_kwargs):
+    for item in ask_stream(index, question, k=k, template=template, llm=llm, decline=decline, **search_kwargs):
         if isinstance(item, Answer):
             return item
         if on_token:

@@ -48,6 +48,13 @@ ModelOption = typer.Option(
     "Default: the index's own model, else the bundled multilingual-e5-small.",
     show_envvar=True,
 )
+ModeOption = typer.Option(
+    None,
+    "--mode",
+    envvar="EMBEDSEARCH_MODE",
+    help="hybrid (default: meaning and words together), dense (meaning: E5 cosine) or lexical (words: BM25).",
+    show_envvar=True,
+)
 PathFilterOption = typer.Option(
     None, "--path", help="Only documents whose path matches this glob, e.g. 'notes/*' or '*.md'."
 )

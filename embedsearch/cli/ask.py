@@ -10,7 +10,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .app import IndexOption, JsonOption, ModelOption, PathFilterOption, TagFilterOption, app, console, err_console, handle_errors, open_index, print_json, want_json
+from .app import IndexOption, JsonOption, ModeOption, ModelOption, PathFilterOption, TagFilterOption, app, console, err_console, handle_errors, open_index, print_json, want_json
+
+from .search import clean_scores
 
 if TYPE_CHECKING:
     from rich.status import Status
@@ -67,6 +69,10 @@ def ask(
     question: str = typer.Argument(..., help="The question, in any language."),
     k: int = typer.Option(5, "-k", "--k", min=1, help="Passages to retrieve."),
     min_score: Optional[float] = typer.Option(None, "--min-score", help="Drop passages scoring below this."),
+    mode: Optional[str] = ModeOption,
+    answer_anyway: bool = typer.Option(
+        False, "--answer-anyway", help="Ask the LLM even when no passage looks relevant (default: say so instead)."
+    ),
     path: Optional[str] = PathFilterOption,
     tag: Optional[str] = TagFilterOption,
     template: Optional[Path] = typer.Option(
@@ -133,14 +139,15 @@ def ask(
         temperature=temperature,
     )
     as_json = want_json(json_)
-    search_kwargs: dict[str, Any] = {"min_score": min_score, "path": path, "tag": tag}
+    search_kwargs: dict[str, Any] = {"mode": mode, "min_score": min_score, "path": path, "tag": tag}
     # A spinner on stderr until the first token: loading a model and reading a long prompt take seconds.
     spinner = err_console.status("Searching…") if err_console.is_terminal and not as_json else None
     if spinner:
         spinner.start()
     try:
         with open_index(index, model) as ix:
-            prepared = prepare(ix, question, k=k, template=template, llm=config, **search_kwargs)
+            prepared = prepare(ix, question, k=k, template=template, llm=config, decline=not answer_anyway,
+                               **search_kwargs)
         if prepared.dropped:
             err_console.print(
                 f"Note: left out the {prepared.dropped} lowest-ranked of {prepared.dropped + len(prepared.passages)} "
@@ -257,11 +264,12 @@ def answer_json(answer: "Answer") -> dict[str, Any]:
         "answer": answer.text if answer.model is not None else None,
         "citations": [dict(dataclasses.asdict(c), location=c.location) for c in answer.citations],
         "passages": [
-            dict(dataclasses.asdict(hit), number=n, location=hit.location)
+            dict(dataclasses.asdict(hit), number=n, location=hit.location, scores=clean_scores(hit.scores))
             for n, hit in enumerate(answer.passages, start=1)
         ],
         "model": answer.model,
         "timings": {key: round(value, 4) for key, value in answer.timings.items()},
         "dropped_passages": answer.dropped_passages,
+        "declined": answer.declined,
         "prompt": answer.prompt,
     }

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from .app import IndexOption, JsonOption, ModelOption, PathFilterOption, TagFilterOption, app, console, handle_errors, open_index, print_json, want_json
+from .app import (IndexOption, JsonOption, ModeOption, ModelOption, PathFilterOption, TagFilterOption, app, console,
+                  err_console, handle_errors, open_index, print_json, want_json)
 
 if TYPE_CHECKING:
     from ..records import Hit
@@ -18,7 +19,11 @@ if TYPE_CHECKING:
 def search(
     query: str = typer.Argument(..., help="What to look for, in any language."),
     k: int = typer.Option(5, "-k", "--top", min=1, help="How many passages to show."),
-    min_score: Optional[float] = typer.Option(None, "--min-score", help="Hide passages scoring below this."),
+    mode: Optional[str] = ModeOption,
+    min_score: Optional[float] = typer.Option(
+        None, "--min-score", help="Hide passages scoring below this (the chosen mode's score)."
+    ),
+    explain: bool = typer.Option(False, "--explain", help="Show each passage's dense, lexical and fused scores."),
     path: Optional[str] = PathFilterOption,
     tag: Optional[str] = TagFilterOption,
     index: Optional[Path] = IndexOption,
@@ -28,18 +33,25 @@ def search(
     """Find the passages nearest in meaning to QUERY.
 
     On a terminal: a table of rank, score, path:line, heading and snippet. With --json or when
-    piped: one JSON object per passage.
+    piped: one JSON object per passage. In hybrid mode, a passage that the calibrated relevance
+    signal does not back is marked; when none is backed, search says so.
     """
     with open_index(index, model) as ix:
-        hits = ix.search(query, k=k, min_score=min_score, path=path, tag=tag)
+        hits = ix.search(query, k=k, mode=mode, min_score=min_score, path=path, tag=tag)
     if want_json(json_):
         for hit in hits:
-            print_json(hit_json(hit))
+            print_json(hit_json(hit, explain))
         return
     if not hits:
         console.print("No passages found.")
         return
-    render_hits(hits)
+    if all(h.relevant is False for h in hits):
+        err_console.print("[yellow]No passage looks relevant to this query[/]: these are only the nearest.")
+    render_hits(hits, explain=explain)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{value:.3f}"
 
 
 def display_path(path: str) -> str:
@@ -51,7 +63,7 @@ def display_path(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-def hit_json(hit: "Hit") -> dict:
+def hit_json(hit: "Hit", explain: bool = False) -> dict:
     return {
         "rank": hit.rank,
         "score": round(hit.score, 4),
@@ -62,16 +74,26 @@ def hit_json(hit: "Hit") -> dict:
         "title": hit.title,
         "heading": hit.heading,
         "text": hit.text,
-        **({"scores": {k: round(v, 4) for k, v in hit.scores.items()}} if hit.scores else {}),
+        **({} if hit.relevant is None else {"relevant": hit.relevant}),
+        **({"scores": clean_scores(hit.scores)} if explain and hit.scores else {}),
     }
 
 
-def render_hits(hits: "list[Hit]") -> None:
+def clean_scores(scores: dict[str, float]) -> dict[str, float | None]:
+    """Rounded, with NaN (a retriever that did not find the passage) as null: valid JSON."""
+    return {k: (None if v != v else round(v, 4)) for k, v in scores.items()}  # NaN -> null
+
+
+def render_hits(hits: "list[Hit]", explain: bool = False) -> None:
     from rich.table import Table
 
     table = Table(show_lines=True)
     table.add_column("#", justify="right", style="dim")
     table.add_column("Score", justify="right")
+    if explain:
+        table.add_column("Dense", justify="right")
+        table.add_column("BM25", justify="right")
+        table.add_column("Coverage", justify="right")
     table.add_column("Where", style="cyan", overflow="fold")
     table.add_column("Passage", ratio=1)
     for hit in hits:
@@ -87,5 +109,7 @@ def render_hits(hits: "list[Hit]") -> None:
         if context:
             cell.append(context + "\n", style="bold")
         cell.append(snippet)
-        table.add_row(str(hit.rank), f"{hit.score:.3f}", where, cell)
+        score = f"{hit.score:.3f}" if hit.relevant is not False else f"[dim]{hit.score:.3f}?[/]"
+        extra = [_fmt(hit.scores.get(name)) for name in ("dense", "lexical", "coverage")] if explain else []
+        table.add_row(str(hit.rank), score, *extra, where, cell)
     console.print(table)

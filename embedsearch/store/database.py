@@ -20,6 +20,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from ..records import Chunk, Document
+from ..search import lexical
 
 SCHEMA_VERSION = 1
 DB_NAME = "embedsearch.db"
@@ -82,6 +83,7 @@ class Store:
         )
         db["chunks"].create_index(["document_id"], if_not_exists=True)
         db["chunks"].create_index(["content_hash"], if_not_exists=True)
+        lexical.create_table(self.conn)
         with self.transaction():
             self.set_meta(schema_version=SCHEMA_VERSION, generation=0, created=time.time())
 
@@ -107,18 +109,47 @@ class Store:
     # -- transactions ---------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One atomic write step: all of it lands, with a new generation, or none of it does."""
+    def transaction(self, vectors_changed: bool = True) -> Iterator[None]:
+        """One atomic write step: all of it lands, or none of it does.
+
+        A step that may change chunks or vectors bumps the generation, which retires the FAISS
+        file built from the previous state.
+        """
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield
-            self.conn.execute(
-                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
-            )
+            if vectors_changed:
+                self.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
+
+    # -- the lexical index -----------------------------------------------------------------
+
+    def has_lexical(self) -> bool:
+        return self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = ?", (lexical.TABLE,)
+        ).fetchone() is not None
+
+    def ensure_lexical(self) -> bool:
+        """Create and fill the lexical index if this database predates it; True if it did."""
+        if self.has_lexical():
+            return False
+        with self.transaction(vectors_changed=False):
+            lexical.create_table(self.conn)
+            rows = self.conn.execute(
+                "SELECT chunks.id, chunks.text, documents.title, chunks.heading"
+                " FROM chunks JOIN documents ON documents.id = chunks.document_id"
+            )
+            lexical.upsert(self.conn, ((cid, text, _context(title, heading)) for cid, text, title, heading in rows))
+        return True
+
+    def update_corpus_language(self) -> None:
+        """Remember the share of Korean in the corpus, for the hybrid fusion's language rule."""
+        share = lexical.hangul_share(self.conn)
+        with self.transaction(vectors_changed=False):
+            self.set_meta(corpus_hangul="" if share is None else f"{share:.4f}")
 
     # -- documents and chunks -------------------------------------------------------------
 
@@ -173,6 +204,7 @@ class Store:
                  chunk.token_count, chunk.content_hash, vector),
             )
             ids.append(int(cur.lastrowid))
+        lexical.upsert(self.conn, [(i, c.text, _context(doc.title, c.heading)) for i, c in zip(ids, chunks)])
         return ids
 
     def touch_document(self, path: str, mtime: float) -> None:
@@ -180,6 +212,8 @@ class Store:
 
     def delete_chunks_of(self, doc_ids: Sequence[int]) -> None:
         for doc_id in doc_ids:
+            ids = [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE document_id = ?", (doc_id,))]
+            lexical.delete(self.conn, ids)
             self.conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc_id,))
 
     def delete_documents(self, doc_ids: Sequence[int]) -> None:
@@ -187,6 +221,7 @@ class Store:
         self.conn.executemany("DELETE FROM documents WHERE id = ?", [(i,) for i in doc_ids])
 
     def clear(self) -> None:
+        lexical.clear(self.conn)
         self.conn.execute("DELETE FROM chunks")
         self.conn.execute("DELETE FROM documents")
 
@@ -245,3 +280,8 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _context(title: str, heading: str) -> str:
+    """What the lexical index weighs above the body: the document title and heading path."""
+    return f"{title}\n{heading}".strip()
