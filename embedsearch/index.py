@@ -229,7 +229,10 @@ class Index:
                 if old and old[1] == doc.content_hash and old[2] == self.chunk_sizes.fingerprint:
                     report.unchanged += 1
                     continue
-                chunks = make_chunks(paragraphs, embedder.count_tokens, self.chunk_sizes)
+                # A title that only repeats the file name says nothing, and would make a renamed
+                # file's chunks look new.
+                title = "" if doc.title == Path(doc.path).stem else doc.title
+                chunks = make_chunks(paragraphs, embedder.count_tokens, self.chunk_sizes, title=title)
                 pending.append(_Pending(doc, chunks, "changed" if old else "new"))
 
             if require_any is not None and not seen and not existing:
@@ -275,7 +278,7 @@ class Index:
             if len(group_new) < COMMIT_EVERY and i < len(pending) - 1:
                 continue
             if group_new:
-                texts = [c.text for c in group_new.values()]
+                texts = [c.embed_text for c in group_new.values()]
                 t0 = time.perf_counter()
 
                 def step(n: int) -> None:

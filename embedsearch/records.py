@@ -34,7 +34,12 @@ class Paragraph:
 
 @dataclass
 class Chunk:
-    """The unit that is embedded and retrieved: one or more paragraphs under one heading."""
+    """The unit that is embedded and retrieved: one or more paragraphs under one heading.
+
+    `text` is what the author wrote; `embed_text` is what the model reads: the document title
+    and heading path above the text, which tells the model what a terse paragraph is about.
+    `token_count` and `content_hash` are of `embed_text`.
+    """
 
     text: str
     heading: str
@@ -43,6 +48,7 @@ class Chunk:
     token_count: int
     content_hash: str
     ordinal: int = 0
+    embed_text: str = ""
 
 
 @dataclass

@@ -35,7 +35,7 @@ def test_long_paragraph_is_split_within_the_window(count) -> None:
     assert count(long.text) > 512  # the sample post has one paragraph over the window
     chunks = make_chunks([long], count)
     assert len(chunks) >= 3
-    assert all(c.token_count <= 512 and c.token_count == count(c.text) for c in chunks)
+    assert all(c.token_count <= 512 and c.token_count == count(c.embed_text) for c in chunks)
     assert _squash("".join(c.text for c in chunks)) == _squash(long.text)  # nothing truncated
     for c in chunks:  # split at sentence ends, and each piece knows its line
         assert c.text.rstrip().endswith((".", "다", "요", "?", "!")), c.text[-20:]
@@ -68,6 +68,29 @@ def test_merging_stops_at_the_merge_size(count) -> None:
     assert max(c.token_count for c in chunks) <= sizes.merge_tokens + 16
     assert [c.ordinal for c in chunks] == list(range(len(chunks)))
     assert chunks[0].line_start == 1 and chunks[-1].line_end == 199
+
+
+def test_title_and_heading_path_are_embedded_within_the_window(count) -> None:
+    long = " ".join(f"문장 {i}번은 여기서 끝납니다." for i in range(300))
+    paragraphs = [Paragraph("짧은 소개 문단입니다.", "# 제목", 1, 1), Paragraph(long, "# 제목 > ## 긴 절", 3, 3)]
+    chunks = make_chunks(paragraphs, count, title="블로그 글 제목")
+    assert chunks[0].embed_text == "블로그 글 제목\n제목\n짧은 소개 문단입니다."
+    assert chunks[0].text == "짧은 소개 문단입니다."
+    assert all(c.embed_text.startswith("블로그 글 제목\n제목\n긴 절\n") for c in chunks[1:])
+    assert all(c.token_count == count(c.embed_text) <= 512 for c in chunks)
+    assert _squash("".join(c.text for c in chunks[1:])) == _squash(long)
+    # a heading that repeats the title appears once; the hash follows what is embedded
+    same = make_chunks([Paragraph("본문.", "# 블로그 글 제목", 1, 1)], count, title="블로그 글 제목")[0]
+    assert same.embed_text == "블로그 글 제목\n본문."
+    bare = make_chunks([Paragraph("본문.", "", 1, 1)], count)[0]
+    assert bare.embed_text == "본문." and bare.content_hash != same.content_hash
+
+
+def test_a_huge_heading_cannot_eat_the_window(count) -> None:
+    heading = "# " + "아주 긴 제목 " * 200
+    chunks = make_chunks([Paragraph("본문 문장입니다. " * 100, heading, 1, 1)], count, title="제목")
+    assert all(c.token_count <= 512 for c in chunks)
+    assert all(c.embed_text.startswith("제목\n본문") for c in chunks)
 
 
 def test_every_shared_corpus_file_chunks_within_limits(count, shared_corpus) -> None:
