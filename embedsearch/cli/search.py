@@ -36,6 +36,9 @@ def search(
     piped: one JSON object per passage. In hybrid mode, a passage that the calibrated relevance
     signal does not back is marked; when none is backed, search says so.
     """
+    # One short query: a single OpenMP thread embeds it faster than two that must wake and sync
+    # (benchmarks/run.py, "warm query latency"), and doesn't stall behind other busy processes.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     with open_index(index, model) as ix:
         hits = ix.search(query, k=k, mode=mode, min_score=min_score, path=path, tag=tag)
     if want_json(json_):
