@@ -25,6 +25,14 @@ CONFIGURE_HINT = (
     "EMBEDSEARCH_LLM_URL, add [llm] url = ... to {path}, or pip install 'embedsearch[llm]' for offline answers."
 )
 
+def llm_option(flag: str, field: str, help: str, **kwargs: Any) -> Any:
+    """An option for an LLMConfig field, with the environment variable the config file layer also reads."""
+    from ..answer.config import ENV_VARS
+
+    envvar = next(name for name, f in ENV_VARS.items() if f == field)
+    return typer.Option(None, flag, envvar=envvar, show_envvar=True, help=help, **kwargs)
+
+
 def _config_path_for_help() -> str:
     from ..answer.config import config_path
 
@@ -78,50 +86,20 @@ def ask(
     template: Optional[Path] = typer.Option(
         None, "--template", "-t", help="Jinja2 prompt template file (placeholders: see above).", dir_okay=False
     ),
-    llm_url: Optional[str] = typer.Option(
-        None,
-        "--llm-url",
-        envvar="EMBEDSEARCH_LLM_URL",
-        show_envvar=True,
-        help="OpenAI-compatible server, e.g. http://localhost:11434/v1.",
+    llm_url: Optional[str] = llm_option("--llm-url", "url", "OpenAI-compatible server, e.g. http://localhost:11434/v1."),
+    llm_model: Optional[str] = llm_option(
+        "--llm-model", "model", "Model name on the server, or a .gguf file to run in-process."
     ),
-    llm_model: Optional[str] = typer.Option(
-        None,
-        "--llm-model",
-        envvar="EMBEDSEARCH_LLM_MODEL",
-        show_envvar=True,
-        help="Model name on the server, or a .gguf file to run in-process.",
+    llm_backend: Optional[str] = llm_option("--llm-backend", "backend", "auto, openai, llama or none. Default: auto."),
+    context_tokens: Optional[int] = llm_option(
+        "--context-tokens", "context_tokens",
+        "The LLM's context window. Default: 4096 (in-process n_ctx, and assumed for servers).", min=1,
     ),
-    llm_backend: Optional[str] = typer.Option(
-        None,
-        "--llm-backend",
-        envvar="EMBEDSEARCH_LLM_BACKEND",
-        show_envvar=True,
-        help="auto, openai, llama or none. Default: auto.",
+    max_tokens: Optional[int] = llm_option(
+        "--max-tokens", "max_tokens", "Longest answer, in tokens; reserved out of the window. Default: 512.", min=1
     ),
-    context_tokens: Optional[int] = typer.Option(
-        None,
-        "--context-tokens",
-        envvar="EMBEDSEARCH_LLM_CONTEXT_TOKENS",
-        show_envvar=True,
-        min=1,
-        help="The LLM's context window. Default: 4096 (in-process n_ctx, and assumed for servers).",
-    ),
-    max_tokens: Optional[int] = typer.Option(
-        None,
-        "--max-tokens",
-        envvar="EMBEDSEARCH_LLM_MAX_TOKENS",
-        show_envvar=True,
-        min=1,
-        help="Longest answer, in tokens; reserved out of the window. Default: 512.",
-    ),
-    temperature: Optional[float] = typer.Option(
-        None,
-        "--temperature",
-        envvar="EMBEDSEARCH_LLM_TEMPERATURE",
-        show_envvar=True,
-        min=0.0,
-        help="Sampling temperature. Default: 0.2.",
+    temperature: Optional[float] = llm_option(
+        "--temperature", "temperature", "Sampling temperature. Default: 0.2.", min=0.0
     ),
     index: Optional[Path] = IndexOption,
     model: Optional[str] = ModelOption,
