@@ -11,6 +11,7 @@ The CLI is a thin layer over this class.
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,9 +81,7 @@ class Index:
             raise EmbedsearchError(f"index path {self.path} is a file, not a directory")
         try:
             self.store = Store(self.path, create=create)
-        except (OSError, Exception) as exc:  # sqlite3.OperationalError, PermissionError
-            if isinstance(exc, EmbedsearchError):
-                raise
+        except (OSError, sqlite3.Error) as exc:  # PermissionError, NotADirectoryError, a locked or corrupt db
             raise EmbedsearchError(f"cannot open index directory {self.path}: {exc}") from None
 
     # -- the embedder ---------------------------------------------------------------------

