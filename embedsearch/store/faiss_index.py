@@ -16,10 +16,11 @@ import numpy as np
 if TYPE_CHECKING:
     import faiss
 
-# Exact search up to this many vectors: it stays interactive (p50 75 ms at 1M, 2 cores) while
-# approximate indexes lose too much on E5's vectors, which crowd into a narrow cone (at 1M
-# vectors fitted to e5-small's distribution: HNSW M=32 efSearch=128 recall@10 0.46 after a
-# 342 s build; IVF nprobe=64 0.48). `python benchmarks/run.py --scale` measures it.
+# Exact search up to this many vectors: it stays interactive (p50 75 ms at 1M, 2 cores), and the
+# index is rebuilt after every changing `index` run, where HNSW's build (342 s at 1M) would land
+# on each one-paragraph edit. Approximate recall on E5-like vectors was also weak (1M vectors
+# with e5-small's spread: HNSW efSearch=128 recall@10 0.46; IVF nprobe=64 0.48; real, clustered
+# data does better). `python benchmarks/run.py --scale` measures it.
 HNSW_THRESHOLD = 2_000_000
 HNSW_M = 32
 HNSW_EF_SEARCH = 256
