@@ -24,7 +24,7 @@ from .errors import EmbedsearchError, IndexBusyError, ModelMismatchError
 from .records import Chunk, Document, Hit, IndexReport, Paragraph
 from .store import Store
 from .store import faiss_index
-from .text import nfc
+from .text import content_hash, nfc
 
 if TYPE_CHECKING:
     import faiss
@@ -159,8 +159,6 @@ class Index:
                 doc.text = nfc(doc.text)
                 _, front_matter, paragraphs = parse(doc.text, doc.path)
                 if not doc.content_hash:
-                    from .text import content_hash
-
                     doc.content_hash = content_hash(doc.title + "\n" + doc.text)
                 if paragraphs:
                     yield doc, paragraphs
@@ -261,8 +259,7 @@ class Index:
     def _embed_and_write(self, pending: list[_Pending], report: IndexReport, progress: Progress | None) -> None:
         """Embed what no stored vector covers, committing a group of documents at a time."""
         known = self.store.vectors_by_hash(c.content_hash for p in pending for c in p.chunks)
-        to_embed = {c.content_hash: c for p in pending for c in p.chunks if c.content_hash not in known}
-        total = len(to_embed)
+        total = len({c.content_hash for p in pending for c in p.chunks if c.content_hash not in known})
         done = 0
         if progress:
             progress("embed", 0, total)
@@ -272,7 +269,7 @@ class Index:
         for i, item in enumerate(pending):
             group.append(item)
             for c in item.chunks:
-                if c.content_hash in to_embed and c.content_hash not in known:
+                if c.content_hash not in known:  # `known` grows as each group is embedded
                     group_new[c.content_hash] = c
             if len(group_new) < COMMIT_EVERY and i < len(pending) - 1:
                 continue

@@ -15,8 +15,10 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def content_hash(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+def content_hash(data: str | bytes) -> str:
+    """A file's bytes or a chunk's text -> a short stable hash (what incremental indexing compares)."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
 # A sentence ends at . ! ? … (or their full-width forms) followed by white space, or at a Korean

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..records import Document, Paragraph
+from ..text import content_hash
 from .decode import Binary, Empty, Undecodable, decode
 from .walk import walk
 from .markdown import parse_markdown
@@ -34,16 +35,10 @@ def read_document(path: Path) -> tuple[Document, list[Paragraph]]:
     document = Document(
         path=str(path),
         text=text,
-        content_hash=_hash_bytes(data),
+        content_hash=content_hash(data),
         mtime=stat.st_mtime,
         title=title,
         front_matter=front_matter,
         encoding=encoding,
     )
     return document, paragraphs
-
-
-def _hash_bytes(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -207,9 +207,6 @@ class Store:
         lexical.upsert(self.conn, [(i, c.text, _context(doc.title, c.heading)) for i, c in zip(ids, chunks)])
         return ids
 
-    def touch_document(self, path: str, mtime: float) -> None:
-        self.conn.execute("UPDATE documents SET mtime = ? WHERE path = ?", (mtime, path))
-
     def delete_chunks_of(self, doc_ids: Sequence[int]) -> None:
         for doc_id in doc_ids:
             ids = [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE document_id = ?", (doc_id,))]
