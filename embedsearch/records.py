@@ -30,6 +30,8 @@ class Paragraph:
     heading: str  # heading path, e.g. "# A > ## B"; "" when none
     line_start: int  # 1-based, inclusive
     line_end: int  # 1-based, inclusive
+    kind: str = "prose"  # "prose" or "code" (a code block, or program output pasted as text)
+    language: str = ""  # a code block's language ("python"), when the author named it
 
 
 @dataclass
@@ -49,6 +51,8 @@ class Chunk:
     content_hash: str
     ordinal: int = 0
     embed_text: str = ""
+    kind: str = "prose"  # "prose" or "code": see Paragraph.kind
+    language: str = ""
 
 
 @dataclass
@@ -68,6 +72,10 @@ class Hit:
     scores: dict[str, float] = field(default_factory=dict)
     # hybrid mode's calibrated "this passage is evidence for the query"; None in other modes
     relevant: bool | None = None
+    kind: str = "prose"  # "prose" or "code"
+    language: str = ""  # a code passage's language, when known
+    # the same paragraph elsewhere (an author's reused text): "path:line" of each other copy
+    also: list[str] = field(default_factory=list)
 
     @property
     def location(self) -> str:
