@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from embedsearch.chunks import ChunkSizes, make_chunks
-from embedsearch.files import read_document
+from embedsearch.files import parse, read_documents
+from embedsearch.files.kinds import classify
 from embedsearch.records import Paragraph
 from embedsearch.text import split_sentences
 from embedsearch.vectors import load_embedder
@@ -30,7 +31,7 @@ def test_split_sentences_keeps_every_character() -> None:
 
 def test_long_paragraph_is_split_within_the_window(count) -> None:
     path = SAMPLE_POSTS / "llm-next-token.md"
-    doc, paragraphs = read_document(path)
+    [(doc, paragraphs)] = read_documents(path)
     long = max(paragraphs, key=lambda p: len(p.text))
     assert count(long.text) > 512  # the sample post has one paragraph over the window
     chunks = make_chunks([long], count)
@@ -93,12 +94,122 @@ def test_a_huge_heading_cannot_eat_the_window(count) -> None:
     assert all(c.embed_text.startswith("제목\n본문") for c in chunks)
 
 
+def _in_order(pieces: list[str], whole: str) -> bool:
+    """Each piece is found in `whole`, after the previous one (compared without white space)."""
+    at = 0
+    for piece in pieces:
+        at = whole.find(_squash(piece), at)
+        if at < 0:
+            return False
+        at += len(_squash(piece))
+    return True
+
+
 def test_every_shared_corpus_file_chunks_within_limits(count, shared_corpus) -> None:
     for path in sorted(shared_corpus.glob("*.txt")):
-        doc, paragraphs = read_document(path)
+        [(doc, paragraphs)] = read_documents(path)
         chunks = make_chunks(paragraphs, count)
         assert all(c.token_count <= 512 for c in chunks), path
-        assert _squash("".join(c.text for c in chunks)) == _squash("".join(p.text for p in paragraphs))
+        # nothing lost: every paragraph is in the chunks, in order (a code chunk may repeat the
+        # sentence that introduces it, so compare paragraph by paragraph)
+        assert _in_order([p.text for p in paragraphs], _squash("".join(c.text for c in chunks)))
         lines = doc.text.split("\n")
         for c in chunks:
             assert c.text.split("\n")[0].strip() in lines[c.line_start - 1]
+
+
+# -- code and prose -----------------------------------------------------------------------------
+
+POST = """# 구현
+
+문서 간 거리를 먼저 계산합니다. 다음과 같이 구현합니다:
+
+```python
+from sklearn.metrics import pairwise_distances
+dist = pairwise_distances(x, metric='cosine')
+```
+
+결과는 다음과 같습니다.
+
+    [[0.   0.85 0.91]
+     [0.85 0.   0.97]]
+
+거리가 0.85 이상인 경우가 대부분입니다. 고차원에서는 먼 거리가 의미가 없습니다.
+"""
+
+
+def test_code_and_prose_are_never_merged_and_code_carries_its_introduction(count) -> None:
+    _, _, paragraphs = parse(POST, "post.md")
+    assert [(p.kind, p.language) for p in paragraphs] == [
+        ("prose", ""), ("code", "python"), ("prose", ""), ("code", ""), ("prose", "")
+    ]
+    chunks = make_chunks(paragraphs, count)
+    assert [c.kind for c in chunks] == ["prose", "code", "prose", "code", "prose"]
+    code = chunks[1]
+    assert code.language == "python"
+    # the sentence before the block travels with it: in its text and its line span
+    assert code.text == "다음과 같이 구현합니다:\nfrom sklearn.metrics import pairwise_distances\n" \
+                        "dist = pairwise_distances(x, metric='cosine')"
+    assert (code.line_start, code.line_end) == (3, 7)  # to the code's last line (the fence is not code)
+    assert chunks[0].text == "문서 간 거리를 먼저 계산합니다. 다음과 같이 구현합니다:"  # and stays in the prose
+    assert chunks[3].text.startswith("결과는 다음과 같습니다.\n[[0.") and chunks[3].line_start == 10
+    assert chunks[3].embed_text.startswith("구현\n결과는")  # the heading path is context for code too
+
+
+def test_short_code_merges_with_code_only(count) -> None:
+    paragraphs = [
+        Paragraph("짧은 설명.", "# A", 1, 1),
+        Paragraph("print(x)", "# A", 3, 3, kind="code", language="python"),
+        Paragraph("[1, 2, 3]", "# A", 5, 5, kind="code"),
+        Paragraph("또 짧은 설명.", "# A", 7, 7),
+    ]
+    chunks = make_chunks(paragraphs, count)
+    assert [(c.kind, c.language, c.line_start, c.line_end) for c in chunks] == [
+        ("prose", "", 1, 1), ("code", "python", 1, 5), ("prose", "", 7, 7)
+    ]
+    assert chunks[1].text == "짧은 설명.\nprint(x)\n\n[1, 2, 3]"
+
+
+def test_long_code_is_split_at_lines_with_exact_line_numbers(count) -> None:
+    code = "\n".join(f"value_{i} = compute(value_{i - 1}, factor={i})  # 단계 {i}" for i in range(1, 301))
+    chunks = make_chunks([Paragraph(code, "", 10, 309, kind="code", language="python")], count)
+    assert len(chunks) > 2 and all(c.kind == "code" and c.token_count <= 512 for c in chunks)
+    for c in chunks:
+        first, last = c.text.split("\n")[0], c.text.split("\n")[-1]
+        assert first.startswith("value_") and last.endswith(f"단계 {c.line_end - 9}")
+        assert first.startswith(f"value_{c.line_start - 9} =")
+    assert _squash("".join(c.text for c in chunks)) == _squash(code)
+
+
+@pytest.mark.parametrize("text", [
+    ">>> model.fit(x)\nLogisticRegression(C=1.0)",
+    "Traceback (most recent call last):\n  File \"x.py\", line 3, in <module>\nValueError: bad",
+    "$ pip install soynlp\nSuccessfully installed soynlp-0.0.493",
+    "0.85 0.91 1.00\n0.12 0.33 0.41\n0.52 0.64 0.77",
+    "[('너무', 'Noun'),\n ('아이오', 'Noun'),\n ('는', 'Josa')]",
+    "공연은 : 30\n공연을 : 20\n공연이 : 50",
+    "word | count\n샤이니 (0.891) | 신체 (0.877) | 대통령 (0.860)\n너무 (0.861) | 터키 (0.864) | 밴쯔 (0.939)",
+])
+def test_program_output_written_as_a_paragraph_is_code(text: str) -> None:
+    assert classify(text) == "code"
+
+
+@pytest.mark.parametrize("text", [
+    "문서 간 거리 분포는 0.85 이상인 경우가 91.79 % 에 해당합니다.",
+    "k-means 는 다른 군집화 알고리즘과 비교하여 매우 적은 계산 비용을 요구합니다.\n그렇기 때문에 큰 데이터에 적합합니다.",
+    "Sourdough needs a lively starter: feed it flour and water twelve hours before baking.",
+    "$$\\sum_{i=1}^{k} \\| x - \\mu_i \\|^2$$",
+    "- Convolution(합성곱)\n- 채널(Channel)\n- 필터(Filter)",
+    "출처: https://ko.wikipedia.org/wiki/%ED%95%A9%EC%84%B1%EA%B3%B1",
+])
+def test_prose_stays_prose(text: str) -> None:
+    assert classify(text) == "prose"
+
+
+def test_a_huge_single_line_is_chunked_without_loss(count) -> None:
+    """A 200 KB line with no sentence end (benchmarks/pathological_files.py times 2 MB)."""
+    line = " ".join(f"토큰{i % 97}" for i in range(40_000))
+    chunks = make_chunks([Paragraph(line, "", 1, 1)], count)
+    assert all(c.token_count <= 512 and c.line_start == c.line_end == 1 for c in chunks)
+    assert _squash("".join(c.text for c in chunks)) == _squash(line)
+    assert max(c.token_count for c in chunks) > 400  # windows are filled, not cut into slivers

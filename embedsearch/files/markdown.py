@@ -1,8 +1,15 @@
-"""Markdown -> paragraphs with heading paths and 1-based line spans, via markdown-it-py.
+"""Markdown -> paragraphs a reader would read, each with its heading path and exact source lines.
 
-Each top-level block (paragraph, list, blockquote, table, code fence, HTML block) becomes one
-Paragraph holding its source text, so a snippet shows what the author wrote and `path:line`
-points at it.
+markdown-it-py parses CommonMark plus tables, `$…$`/`$$…$$` math (mdit-py-plugins' dollarmath,
+so `_` and `*` inside a formula are not emphasis) and the blog-engine dialects of
+`files/dialects.py` (Liquid, Hugo shortcodes, Hexo tags, kramdown IALs).
+
+Each top-level block (paragraph, list, quote, table, code block, math block, HTML block) becomes
+one Paragraph whose `text` is what the page shows: links keep their text, images their alt text,
+emphasis markers, template tags and HTML tags are gone, code blocks are verbatim without their
+fence lines, math keeps its source. `line_start`/`line_end` are the block's own source lines.
+Not passages: reference-link definitions, image-only paragraphs, blocks that render to nothing.
+Headings come only from markdown headings, so a `# comment` inside a code block stays code.
 """
 from __future__ import annotations
 
@@ -10,82 +17,261 @@ import re
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from ..records import Paragraph
+from . import frontmatter
+from .dialects import dialect, template_plugin
+from .htmltext import DROP, alt_text, first_element_end_line, html_text
+from .kinds import classify
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
-_parser = MarkdownIt("commonmark").enable("table")
+_FRONT_MATTER = re.compile(
+    r"\A(?:---[ \t]*\n(?P<yaml>.*?\n)?(?:---|\.\.\.)|\+\+\+[ \t]*\n(?P<toml>.*?\n)?\+\+\+)[ \t]*(?:\n|\Z)", re.S
+)
+_TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][\w-]*)([^>]*)>", re.S)
+_ALT = re.compile(r"""\balt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_parser: MarkdownIt | None = None
+
+
+def parser() -> MarkdownIt:
+    global _parser
+    if _parser is None:
+        from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+        md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+        dollarmath_plugin(md, allow_labels=False, allow_digits=False, double_inline=True)
+        template_plugin(md)
+        _parser = md
+    return _parser
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], int]:
-    """Return (front matter fields, number of lines it spans). Bad YAML yields no fields."""
+    """Return (front matter fields, number of lines it spans). Bad YAML/TOML yields no fields."""
     match = _FRONT_MATTER.match(text)
     if not match:
         return {}, 0
-    import yaml
-
-    try:
-        fields = yaml.safe_load(match.group(1) or "") or {}
-    except yaml.YAMLError:
-        fields = {}
-    if not isinstance(fields, dict):
-        fields = {}
+    fields = frontmatter.load(match.group("toml") or "", "toml") if match.group(0).startswith("+++") else \
+        frontmatter.load(match.group("yaml") or "")
     lines = match.group(0).count("\n") + (0 if match.group(0).endswith("\n") else 1)
-    return {str(k): _plain(v) for k, v in fields.items()}, lines
-
-
-def _plain(value: Any) -> Any:
-    """YAML dates and other objects -> JSON-friendly values."""
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return str(value)
+    return fields, lines
 
 
 def parse_markdown(text: str, fallback_title: str) -> tuple[str, dict[str, Any], list[Paragraph]]:
     front_matter, offset = split_front_matter(text)
     lines = text.split("\n")
-    body = "\n".join(lines[offset:])
-    tokens = _parser.parse(body)
+    env = {"dialect": dialect(text)}
+    walker = _Walker(lines, env)
+    walker.walk("\n".join(lines[offset:]), offset)
+    title = str(front_matter.get("title") or walker.first_heading or fallback_title)
+    return title, front_matter, walker.paragraphs
 
-    paragraphs: list[Paragraph] = []
-    headings: list[tuple[int, str]] = []  # (level, "## text")
-    first_heading = ""
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        if token.level != 0 or token.map is None or token.type.endswith("_close"):
-            i += 1
+
+class _Walker:
+    """Turns the top-level tokens of one document (or of a part of it) into Paragraphs."""
+
+    def __init__(self, lines: list[str], env: dict[str, Any]) -> None:
+        self.lines = lines
+        self.env = env
+        self.paragraphs: list[Paragraph] = []
+        self.headings: list[tuple[int, str]] = []  # (level, "## text")
+        self.first_heading = ""
+
+    def walk(self, source: str, offset: int) -> None:
+        tokens = parser().parse(source, self.env)
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            if token.level != 0 or token.map is None or token.nesting == -1:
+                i += 1
+                continue
+            close = _close(tokens, i)
+            start, end = token.map[0] + offset, token.map[1] + offset
+            if token.type == "heading_open":
+                self._heading(int(token.tag[1:]), " ".join(render_inline(tokens[i + 1].children or []).split()))
+            elif token.type == "html_block":
+                self._html_block(start, end)
+            elif token.type in ("fence", "code_block"):
+                code, first = _code_text(token.content), _content_line(token) + offset
+                self._add(code, first, first + code.count("\n") + 1, "code", _language(token.info))
+            elif token.type == "math_block":
+                self._add("\n".join(self.lines[start:end]), start, end)
+            elif token.type == "paragraph_open" and _image_only(tokens[i + 1].children or []):
+                pass
+            elif token.type != "hr":
+                text = render_blocks(tokens[i : close + 1], token.map[0], token.map[1])
+                self._add(text, start, end, classify(text))
+            i = close + 1
+
+    def _heading(self, level: int, text: str) -> None:
+        self.headings = [h for h in self.headings if h[0] < level]
+        self.headings.append((level, f"{'#' * level} {text}"))
+        self.first_heading = self.first_heading or text
+
+    def _add(self, text: str, start: int, end: int, kind: str = "prose", language: str = "") -> None:
+        """`text` whose line i is source line `start + i` (0-based; `end` exclusive), when it has
+        as many lines as the span: then blank lines at either end narrow the span to the text."""
+        lines = text.split("\n")
+        aligned = len(lines) == end - start
+        while lines and not lines[0].strip():
+            lines.pop(0)
+            start += aligned
+        while lines and not lines[-1].strip():
+            lines.pop()
+            end -= aligned
+        if not lines:
+            return
+        while end > start + 1 and not self.lines[end - 1].strip():  # a list's map can hold the blank line after it
+            end -= 1
+        heading = " > ".join(h[1] for h in self.headings)
+        self.paragraphs.append(Paragraph("\n".join(lines), heading, start + 1, end, kind=kind, language=language))
+
+    def _html_block(self, start: int, end: int) -> None:
+        """An HTML block ends where its first element closes (as in kramdown): a `<center>` line
+        followed by a markdown image is a caption and an image, not one block of HTML."""
+        source = "\n".join(self.lines[start:end])
+        split = first_element_end_line(source)
+        if 0 < split < end - start and "\n".join(self.lines[start + split : end]).strip():
+            end, tail = start + split, end
+        else:
+            tail = end
+        text = html_text("\n".join(self.lines[start:end]))
+        self._add(text, start, end, classify(text))
+        if tail > end:
+            self.walk("\n".join(self.lines[end:tail]), end)
+
+
+def _close(tokens: list[Token], i: int) -> int:
+    """Index of the token that closes the block opened at `i` (itself for a leaf block)."""
+    if tokens[i].nesting != 1:
+        return i
+    depth = 0
+    for j in range(i, len(tokens)):
+        depth += tokens[j].nesting
+        if depth == 0:
+            return j
+    return len(tokens) - 1
+
+
+def _content_line(token: Token) -> int:
+    """The 0-based line where a code block's content starts (after the opening fence)."""
+    if token.type == "code_block":
+        return token.map[0]
+    return token.meta.get("content_line", token.map[0] + 1) if token.meta else token.map[0] + 1
+
+
+def _code_text(content: str) -> str:
+    """Code as written; leading blank lines are kept so line i stays the block's line i."""
+    return content.rstrip()
+
+
+def _language(info: str) -> str:
+    """```` ```python ````, ```` ```{python} ````, ```` ```py title="x" ```` -> the language."""
+    words = info.strip().strip("{}.").replace(",", " ").split()
+    return words[0].lower() if words else ""
+
+
+def _image_only(children: list[Token]) -> bool:
+    seen = False
+    for child in children:
+        if child.type == "image":
+            seen = True
+        elif child.type in ("softbreak", "hardbreak", "link_open", "link_close") or (
+            child.type == "text" and not child.content.strip()
+        ):
+            continue  # a linked image is still only an image
+        elif child.type == "html_inline" and _tag_name(child.content) == "br":
             continue
-        start, end = token.map  # 0-based, end exclusive, relative to body
-        if token.type == "heading_open":
-            level = int(token.tag[1:])
-            content = tokens[i + 1].content.strip() if i + 1 < len(tokens) else ""
-            headings = [h for h in headings if h[0] < level]
-            headings.append((level, f"{'#' * level} {content}"))
-            first_heading = first_heading or content
-        elif token.type != "hr":
-            block = "\n".join(lines[offset + start : offset + end]).strip()
-            if block:
-                paragraphs.append(
-                    Paragraph(
-                        text=block,
-                        heading=" > ".join(h[1] for h in headings),
-                        line_start=offset + start + 1,
-                        line_end=offset + end,
-                    )
-                )
-        i += 1
-    _trim_trailing_blank_lines(paragraphs, lines)
-    title = str(front_matter.get("title") or first_heading or fallback_title)
-    return title, front_matter, paragraphs
+        else:
+            return False
+    return seen
 
 
-def _trim_trailing_blank_lines(paragraphs: list[Paragraph], lines: list[str]) -> None:
-    """markdown-it's map of a list or fence can include the blank line after it; point at text only."""
-    for p in paragraphs:
-        while p.line_end > p.line_start and not lines[p.line_end - 1].strip():
-            p.line_end -= 1
+def _tag_name(html: str) -> str:
+    tag = _TAG.match(html)
+    return tag.group(2).lower() if tag else ""
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+def render_blocks(tokens: list[Token], first: int, last: int) -> str:
+    """A paragraph or container block (list, quote, table) spanning source lines [first, last)
+    -> its text, each piece on the line it was written on (blank lines where the source's lines
+    read as nothing), so that a piece of a split passage knows its lines. List items keep their
+    marker; table cells are joined with " | "."""
+    slots = [""] * max(1, last - first)
+    prefixes: list[str] = []  # the marker of each open list item, for its first line
+    row: list[str] | None = None
+    row_line = 0
+
+    def place(text: str, line: int) -> None:
+        if prefixes:
+            text = prefixes[-1] + text.replace("\n", "\n" + " " * len(prefixes[-1]))
+            prefixes[-1] = " " * len(prefixes[-1])  # later paragraphs of the item are indented, not marked
+        for k, piece in enumerate(text.split("\n")):
+            i = min(max(line - first + k, 0), len(slots) - 1)
+            slots[i] = f"{slots[i]} {piece.strip()}" if slots[i].strip() else piece
+
+    for token in tokens:
+        kind = token.type
+        if kind == "list_item_open":
+            marker = f"{token.info}{token.markup}" if token.info else "-"
+            prefixes.append("  " * len(prefixes) + marker + " ")
+        elif kind == "list_item_close":
+            prefixes.pop()
+        elif kind == "tr_open":
+            row, row_line = [], token.map[0] if token.map else row_line + 1
+        elif kind == "tr_close":
+            if row and any(row):
+                place(" | ".join(row), row_line)
+            row = None
+        elif kind == "inline":
+            text = render_inline(token.children or [])
+            if row is not None:
+                row.append(" ".join(text.split()))
+            elif text.strip():
+                place(text, token.map[0] if token.map else first)
+        elif kind in ("fence", "code_block") and token.map:
+            place(_code_text(token.content), _content_line(token))
+        elif kind == "math_block" and token.map:
+            place(f"$$\n{token.content.strip()}\n$$", token.map[0])
+        elif kind == "html_block" and token.map:
+            text = html_text(token.content)
+            if text:
+                place(text, token.map[0])
+    return "\n".join(line.rstrip() for line in slots)
+
+
+def render_inline(children: list[Token]) -> str:
+    """Inline tokens -> the text a reader sees; a source line break stays a line break (and
+    nothing else adds one), so the text keeps the paragraph's lines."""
+    out: list[str] = []
+    dropping = ""  # an inline <script>/<style>/... being skipped
+    for child in children:
+        kind = child.type
+        if kind == "html_inline":
+            tag = _TAG.match(child.content)
+            name = tag.group(2).lower() if tag else ""
+            if dropping:
+                dropping = "" if tag and tag.group(1) and name == dropping else dropping
+            elif name in DROP and not tag.group(1) and not tag.group(3).rstrip().endswith("/"):
+                dropping = name
+            elif name == "br":
+                out.append(" ")
+            elif name == "img":
+                alt = _ALT.search(tag.group(3))
+                out.append(alt_text(next((g for g in alt.groups() if g is not None), "")) if alt else "")
+            out.append("\n" * child.content.count("\n"))
+        elif kind in ("softbreak", "hardbreak"):
+            out.append("\n")
+        elif dropping:
+            continue
+        elif kind in ("text", "code_inline"):
+            out.append(child.content)
+        elif kind == "math_inline":
+            out.append(f"${child.content}$")
+        elif kind == "math_inline_double":
+            out.append(f"$${child.content}$$")
+        elif kind == "image":
+            alt = render_inline(child.children or [])
+            out.append(alt_text(alt) + "\n" * alt.count("\n"))
+    return "\n".join(line.rstrip() for line in "".join(out).split("\n"))

@@ -1,9 +1,13 @@
-"""Plain text -> paragraphs: blank-line blocks, or one paragraph per line when there are no blank lines."""
+"""Plain text -> paragraphs: blank-line blocks, or one paragraph per line when there are no blank lines.
+
+A block that reads as program output or code (see `kinds.py`) is a paragraph of kind "code".
+"""
 from __future__ import annotations
 
 from typing import Any
 
 from ..records import Paragraph
+from .kinds import classify
 
 
 def parse_plaintext(text: str, fallback_title: str) -> tuple[str, dict[str, Any], list[Paragraph]]:
@@ -13,20 +17,21 @@ def parse_plaintext(text: str, fallback_title: str) -> tuple[str, dict[str, Any]
         not lines[i].strip() for i in range(nonblank[0], nonblank[-1] + 1)
     ) if nonblank else False
 
-    paragraphs: list[Paragraph] = []
+    spans: list[tuple[int, int]] = []  # 0-based, end exclusive
     if not has_blank_separators:
         # One paragraph per line, like exported posts with one paragraph or list item per line.
-        for i in nonblank:
-            paragraphs.append(Paragraph(text=lines[i].strip(), heading="", line_start=i + 1, line_end=i + 1))
-        return fallback_title, {}, paragraphs
-
-    start: int | None = None
-    for i, line in enumerate(lines + [""]):
-        if line.strip():
-            if start is None:
-                start = i
-        elif start is not None:
-            block = "\n".join(lines[start:i]).strip()
-            paragraphs.append(Paragraph(text=block, heading="", line_start=start + 1, line_end=i))
-            start = None
+        spans = [(i, i + 1) for i in nonblank]
+    else:
+        start: int | None = None
+        for i, line in enumerate(lines + [""]):
+            if line.strip():
+                if start is None:
+                    start = i
+            elif start is not None:
+                spans.append((start, i))
+                start = None
+    paragraphs = []
+    for start, end in spans:
+        block = "\n".join(lines[start:end]).strip()
+        paragraphs.append(Paragraph(text=block, heading="", line_start=start + 1, line_end=end, kind=classify(block)))
     return fallback_title, {}, paragraphs
