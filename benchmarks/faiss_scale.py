@@ -1,6 +1,6 @@
 """FAISS at scale: exact (IndexFlatIP) against HNSW and IVF on synthetic 384-d unit vectors.
 
-Answers two questions for `embedsearch/store/faiss_index.py`: from how many chunks is flat
+Answers two questions for `embedsearch/store/faiss_store.py`: from how many chunks is flat
 search too slow, and which approximate index keeps recall@10 (against flat) near 1 there.
 
 No public set of a million Korean E5 vectors is at hand, so the vectors are synthetic, of

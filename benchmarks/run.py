@@ -378,7 +378,7 @@ def bench_faiss(sizes: list[int], workdir: Path, quick: bool) -> list[dict[str, 
     sys.path.insert(0, str(BENCH))
     import faiss_scale
 
-    from embedsearch.store import faiss_index
+    from embedsearch.store import faiss_store as faiss_index
 
     print(f"\n## FAISS: exact vs HNSW vs IVF on synthetic {faiss_scale.DIM}-d unit vectors, one query at a time\n"
           f"   {load()}; faiss threads: {_faiss_threads()}")

@@ -17,3 +17,15 @@ class ModelMismatchError(EmbedsearchError):
 
 class LLMUnreachableError(EmbedsearchError):
     """An LLM is configured but cannot be reached."""
+
+
+class DamagedIndexError(EmbedsearchError):
+    """The index database can't be read: damaged, or not a database at all."""
+
+    exit_code = 1
+
+
+class DiskFullError(EmbedsearchError):
+    """A write failed for lack of space; what was committed before stays."""
+
+    exit_code = 1

@@ -1,59 +1,46 @@
-"""The Python API: an `Index` of a person's posts, to add folders to and search.
+"""The Python API: an `Index` of a person's posts, to add folders to, search and ask.
 
     from embedsearch import Index
     ix = Index()                     # the default index in the user data directory
-    ix.add("posts")                  # embeds only what changed since the last run
+    ix.add("posts")                  # creates the index if needed; embeds only what changed
     for hit in ix.search("what is LLM?"):
         print(hit.score, hit.location, hit.heading)
 
-The CLI is a thin layer over this class.
+`Index` is a thin facade. The work happens in the stages below it, and every front end (CLI,
+HTTP server, MCP server, watcher) talks only to this class:
+
+    store.Store               SQLite: documents, chunks, vectors, FTS; the vector log
+    store.VectorStore         FAISS or Milvus, kept in step with SQLite in place
+    indexer.Indexer           diff, embed, write
+    search.SearchEngine       modes, fusion, relevance, filters, repeated paragraphs
+    answer                    prompt, LLM, citations (from hits; it never searches)
 """
 from __future__ import annotations
 
 import os
-import sqlite3
+import threading
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-import numpy as np
-
-from .chunks import ChunkSizes, make_chunks
-from .errors import EmbedsearchError, IndexBusyError, ModelMismatchError
-from .records import Chunk, Document, Hit, IndexReport, Paragraph
-from .store import Store
-from .store import faiss_index
+from .chunks import ChunkSizes
+from .errors import DamagedIndexError, EmbedsearchError, IndexBusyError, ModelMismatchError
+from .indexer import COMMIT_EVERY, Indexer, Interrupted, Progress, Scope, Source  # noqa: F401 (re-exported)
+from .records import Document, DocumentText, Hit, IndexReport, Paragraph
 from .text import content_hash, nfc
 
 if TYPE_CHECKING:
-    import faiss
+    import numpy as np
 
     from .answer import LLM, LLMConfig
     from .records import Answer
+    from .search.engine import SearchEngine
+    from .store import Store, VectorStore
     from .vectors import Embedder
 
-# (phase, done, total): phase is "scan" (files read) or "embed" (chunks embedded)
-Progress = Callable[[str, int, int], None]
-
-# Chunks are embedded and committed in groups of about this many: a killed run keeps every
-# group it finished, and a re-run picks up from there.
-COMMIT_EVERY = 128
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during `add`: what was committed so far is kept; `report` says how much."""
-
-    def __init__(self, report: IndexReport) -> None:
-        super().__init__()
-        self.report = report
-
-
-@dataclass
-class _Pending:
-    document: Document
-    chunks: list[Chunk]
-    status: str  # "new" or "changed"
+DB_NAME = "embedsearch.db"
+LOCK_NAME = ".write.lock"
 
 
 class Index:
@@ -64,34 +51,83 @@ class Index:
         *,
         create: bool = False,
         chunk_sizes: ChunkSizes = ChunkSizes(),
+        vector_store: str | None = None,
     ) -> None:
+        """An index directory. It need not exist yet: `add` creates it (`create=True` does so now).
+
+        `vector_store` ("faiss", "milvus:URI") is chosen when the index is created; an existing
+        index keeps its own and refuses another.
+        """
         from .config import default_index_path
 
         self.path = Path(path).expanduser() if path is not None else default_index_path()
-        self.chunk_sizes = chunk_sizes
-        self._requested_model = model
-        self._embedder: Embedder | None = None
-        self._faiss: tuple[int, faiss.Index] | None = None
-        exists = (self.path / "embedsearch.db").exists()
-        if not exists and not create:
-            raise EmbedsearchError(
-                f"no index at {self.path}: run `embedsearch index FOLDER` first (or pass --index)"
-            )
         if self.path.exists() and not self.path.is_dir():
             raise EmbedsearchError(f"index path {self.path} is a file, not a directory")
-        try:
-            self.store = Store(self.path, create=create)
-        except (OSError, sqlite3.Error) as exc:  # PermissionError, NotADirectoryError, a locked or corrupt db
-            raise EmbedsearchError(f"cannot open index directory {self.path}: {exc}") from None
+        self.chunk_sizes = chunk_sizes
+        self._requested_model = model
+        self._requested_store = vector_store
+        self._store: Store | None = None
+        self._vectors: VectorStore | None = None
+        self._embedder: Embedder | None = None
+        self._engine: SearchEngine | None = None
+        self._model_checked = False
+        self._lock = threading.RLock()  # opening parts lazily from several threads
+        self._embed_lock = threading.Lock()
+        if create:
+            with self._writing():
+                pass
 
-    # -- the embedder ---------------------------------------------------------------------
+    # -- parts, opened on first use -------------------------------------------------------
+
+    def exists(self) -> bool:
+        """True when a complete index is here (a half-created one counts as absent)."""
+        if not (self.path / DB_NAME).is_file():
+            return False
+        return self.store.exists()
+
+    @property
+    def store(self) -> "Store":
+        """The SQLite store (opened on first use)."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    from .store import Store
+
+                    self._store = Store(self.path)
+        return self._store
+
+    def _require(self) -> "Store":
+        if not self.exists():
+            raise EmbedsearchError(f"no index at {self.path}: run `embedsearch index FOLDER` first (or pass --index)")
+        return self.store
+
+    @property
+    def vector_store_spec(self) -> str:
+        """What holds the vectors: the index's own choice, else the requested or configured one."""
+        from .config import default_vector_store
+
+        stored = self.store.meta().get("vector_store") if self.exists() else None
+        return stored or self._requested_store or default_vector_store()
+
+    @property
+    def vectors(self) -> "VectorStore":
+        """The vector store (loaded on first use, synced by whoever searches or writes)."""
+        if self._vectors is None:
+            with self._lock:
+                if self._vectors is None:
+                    from .store import open_store
+
+                    dim = int(self.store.meta().get("dim") or 0) or self.embedder.dim
+                    self._vectors = open_store(self.vector_store_spec, self.store, dim)
+        return self._vectors
 
     @property
     def model_name(self) -> str:
         """The model this index uses: the one asked for, else the one it was built with."""
         from .vectors import DEFAULT_MODEL, is_bundled
 
-        name = self._requested_model or self.store.meta().get("model") or DEFAULT_MODEL
+        stored = self.store.meta().get("model") if (self.path / DB_NAME).is_file() else None
+        name = self._requested_model or stored or DEFAULT_MODEL
         if is_bundled(name):
             return DEFAULT_MODEL
         local = Path(name).expanduser()
@@ -100,34 +136,90 @@ class Index:
     @property
     def embedder(self) -> "Embedder":
         if self._embedder is None:
-            from .vectors import load_embedder
+            with self._lock:
+                if self._embedder is None:
+                    from .vectors import load_embedder
 
-            self._embedder = load_embedder(self.model_name)
+                    self._embedder = load_embedder(self.model_name)
         return self._embedder
+
+    @property
+    def engine(self) -> "SearchEngine":
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    from .search.engine import SearchEngine
+                    from .vectors import is_bundled
+
+                    self._engine = SearchEngine(self._require(), self._synced_vectors, self._embed_query,
+                                                calibrated_model=is_bundled(self.model_name))
+        return self._engine
+
+    def _synced_vectors(self) -> "VectorStore":
+        """The vector store, caught up with what writers committed (a shared store is the writers' job).
+
+        A reader that had to rebuild a missing FAISS file saves it for the next one, when no
+        writer is busy and the directory is writable.
+        """
+        vectors = self.vectors
+        if vectors.shared:
+            return vectors
+        rebuilds = vectors.stats["rebuilds"]
+        vectors.sync()
+        if vectors.stats["rebuilds"] > rebuilds and not self.store.read_only:
+            try:
+                lock = self._file_lock()
+            except EmbedsearchError:
+                return vectors
+            try:
+                vectors.persist()
+            except (OSError, EmbedsearchError):
+                pass  # searches still work, from memory
+            finally:
+                lock.release()
+        return vectors
+
+    def _embed_query(self, query: str) -> "np.ndarray":
+        self._check_model()
+        with self._embed_lock:
+            return self.embedder.embed_queries([query])[0]
 
     def _check_model(self) -> None:
         """An index built with one embedder can't be searched or extended with another."""
+        if self._model_checked:
+            return
         meta = self.store.meta()
         stored = meta.get("embedder")
-        if not stored:
-            return
-        if self._requested_model is not None and self.model_name != meta.get("model"):
-            raise ModelMismatchError(
-                f"index {self.path} was built with model {meta.get('model')!r}, not {self.model_name!r}: "
-                f"drop --model to use it, or re-index with `embedsearch index FOLDER --model "
-                f"{self.model_name} --rebuild`"
-            )
-        if self.embedder.identity != stored:
-            raise ModelMismatchError(
-                f"index {self.path} was built with embedder {stored!r} but {self.embedder.identity!r} is "
-                f"loaded: re-index with `embedsearch index FOLDER --rebuild`"
-            )
+        if stored:
+            if self._requested_model is not None and self.model_name != meta.get("model"):
+                raise ModelMismatchError(
+                    f"index {self.path} was built with model {meta.get('model')!r}, not {self.model_name!r}: "
+                    f"drop --model to use it, or re-index with `embedsearch index FOLDER --model "
+                    f"{self.model_name} --rebuild`"
+                )
+            if self.embedder.identity != stored:
+                raise ModelMismatchError(
+                    f"index {self.path} was built with embedder {stored!r} but {self.embedder.identity!r} is "
+                    f"loaded: re-index with `embedsearch index FOLDER --rebuild`"
+                )
+        self._model_checked = True
 
     # -- adding ---------------------------------------------------------------------------
 
-    def add(self, folder: str | os.PathLike[str], *, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
-        """Index the posts under `folder` (or one file): embed new and changed chunks, drop deleted files."""
-        from .files import SUFFIXES, walk
+    def add(
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+        max_file_size: int | None = None,
+    ) -> IndexReport:
+        """Index the posts under `folder` (or one file): embed new and changed chunks, drop deleted files.
+
+        Creates the index if it doesn't exist. Files over `max_file_size` bytes (default:
+        `files.DEFAULT_MAX_BYTES`) are skipped and reported.
+        """
+        from . import files
 
         root = Path(folder).expanduser()
         if not root.exists():
@@ -135,14 +227,51 @@ class Index:
         root = root.resolve()
         if root.is_file():
             paths = [root]
-            prefix = str(root)
+            scope = Scope(paths=[files.display_name(root)])
         else:
-            paths = list(walk(root, SUFFIXES))
-            prefix = str(root) + os.sep
-        if not paths and not self.store.documents_under(prefix):
-            raise EmbedsearchError(f"nothing to index in {folder}: no .md, .markdown or .txt files")
-        return self._add(self._read_files(paths), prefix, rebuild=rebuild, progress=progress, total=len(paths),
-                         require_any=str(folder))
+            paths = _smallest_first(files.walk(root, files.SUFFIXES))
+            scope = Scope(prefixes=[files.display_name(root) + os.sep])
+        with self._writing(rebuild=rebuild) as indexer:
+            if not paths and not indexer.existing(scope):
+                raise EmbedsearchError(
+                    f"nothing to index in {folder}: no files of a kind embedsearch reads "
+                    f"({', '.join(sorted(files.SUFFIXES))})"
+                )
+            sources = (_read_source(p, max_file_size) for p in paths)
+            report = indexer.run(sources, scope, total_files=len(paths), progress=progress)
+        if report.skipped and not (report.new or report.changed or report.unchanged or report.removed):
+            reasons = sorted({reason for _, reason in report.skipped})
+            raise EmbedsearchError(
+                f"nothing to index in {folder}: {len(report.skipped)} file(s) skipped ({'; '.join(reasons)})"
+            )
+        return report
+
+    def update(self, paths: Iterable[str | os.PathLike[str]], *, progress: Progress | None = None,
+               max_file_size: int | None = None) -> IndexReport:
+        """Bring these files or folders up to date: read what exists, remove what is gone.
+
+        What `watch` calls with the paths that changed; a folder that was deleted removes every
+        document under it.
+        """
+        from . import files
+
+        scope = Scope()
+        found: list[Path] = []
+        for raw in paths:
+            path = Path(raw).expanduser().absolute()
+            path = path.parent.resolve() / path.name if path.parent.exists() else path
+            name = files.display_name(path)
+            if path.is_dir():
+                scope.prefixes.append(name + os.sep)
+                found.extend(files.walk(path, files.SUFFIXES))
+            else:
+                scope.paths.append(name)
+                scope.prefixes.append(name + os.sep)  # it may have been a folder
+                if path.is_file() and path.suffix.lower() in files.SUFFIXES:
+                    found.append(path)
+        with self._writing() as indexer:
+            sources = (_read_source(p, max_file_size) for p in _smallest_first(found))
+            return indexer.run(sources, scope, total_files=len(found), progress=progress)
 
     def add_documents(
         self, documents: Iterable[Document], source: str, *, rebuild: bool = False, progress: Progress | None = None
@@ -154,173 +283,97 @@ class Index:
         """
         from .files import parse
 
-        def parsed() -> Iterator[tuple[Document, list[Paragraph]] | tuple[str, str]]:
+        def sources() -> Iterator[Source]:
             for doc in documents:
                 doc.text = nfc(doc.text)
-                _, front_matter, paragraphs = parse(doc.text, doc.path)
+                _, _, paragraphs = parse(doc.text, doc.path)
                 if not doc.content_hash:
                     doc.content_hash = content_hash(doc.title + "\n" + doc.text)
                 if paragraphs:
-                    yield doc, paragraphs
+                    yield Source(doc.path, documents=[(doc, paragraphs)])
                 else:
-                    yield ("empty", doc.path)
+                    yield Source(doc.path, skipped="empty")
 
-        return self._add(parsed(), source, rebuild=rebuild, progress=progress, total=0, require_any=None)
+        with self._writing(rebuild=rebuild) as indexer:
+            return indexer.run(sources(), Scope(prefixes=[source]), progress=progress)
 
-    def _read_files(self, paths: list[Path]) -> Iterator[tuple[Document, list[Paragraph]] | tuple[str, str]]:
-        from .files import Binary, Empty, Undecodable, read_document
+    @contextmanager
+    def _writing(self, rebuild: bool = False) -> Iterator[Indexer]:
+        """Hold the write lock, create or migrate the schema, check the embedder: an Indexer to run."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EmbedsearchError(f"cannot create index directory {self.path}: {exc.strerror}") from None
+        lock = self._file_lock()
+        try:
+            with self._lock:
+                if rebuild:
+                    self._set_damaged_aside()
+                store = self.store
+                if store.read_only:
+                    raise EmbedsearchError(f"index {self.path} is read-only: it can be searched, not changed")
+                from .config import default_vector_store
+                from .store.vector_store import parse_spec
 
-        for path in paths:
-            try:
-                yield read_document(path)
-            except Empty:
-                yield ("empty", str(path))
-            except Binary:
-                yield ("binary", str(path))
-            except Undecodable:
-                yield ("undecodable", str(path))
-            except OSError as exc:
-                yield ("undecodable", f"{path} ({exc.strerror})")
+                requested = self._requested_store
+                if requested and store.exists() and parse_spec(requested) != parse_spec(self.vector_store_spec):
+                    raise EmbedsearchError(
+                        f"index {self.path} keeps its vectors in {self.vector_store_spec!r}, not {requested!r}: "
+                        "use another --index for another vector store"
+                    )
+                spec = _normalise_spec(requested or default_vector_store())
+                store.create(vector_store=spec)
+                self._prepare_meta(rebuild)
+                if hasattr(self.vectors, "clean"):
+                    self.vectors.clean()
+            yield Indexer(store, self.vectors, self.embedder, self.chunk_sizes)
+        finally:
+            lock.release()
 
-    def _add(
-        self,
-        items: Iterable[tuple[Document, list[Paragraph]] | tuple[str, str]],
-        prefix: str,
-        *,
-        rebuild: bool,
-        progress: Progress | None,
-        total: int,
-        require_any: str | None,
-    ) -> IndexReport:
-        started = time.perf_counter()
-        report = IndexReport()
-        with self._write_lock():
-            if rebuild:
-                with self.store.transaction():
-                    self.store.clear()
-                    self.store.set_meta(embedder="", model="")
-            else:
-                self._check_model()
-            embedder = self.embedder
-            settings = {"embedder": embedder.identity, "model": self.model_name, "dim": str(embedder.dim),
-                        "chunking": self.chunk_sizes.fingerprint}
-            meta = self.store.meta()
-            if any(meta.get(k) != v for k, v in settings.items()):
-                with self.store.transaction(vectors_changed=False):
-                    self.store.set_meta(**settings)
+    def _prepare_meta(self, rebuild: bool) -> None:
+        store = self.store
+        if rebuild:
+            with store.transaction():
+                store.clear()
+                store.set_meta(embedder="", model="")
+            self._vectors = None  # reopened for the (maybe new) model's dimension
+        self._model_checked = False
+        self._check_model()
+        embedder = self.embedder
+        settings = {"embedder": embedder.identity, "model": self.model_name, "dim": str(embedder.dim),
+                    "chunking": self.chunk_sizes.fingerprint}
+        meta = store.meta()
+        if any(meta.get(k) != v for k, v in settings.items()):
+            if meta.get("dim") and meta["dim"] != settings["dim"]:
+                self._vectors = None
+            with store.transaction():
+                store.set_meta(**settings)
 
-            self.store.ensure_lexical()
-            existing = self.store.documents_under(prefix)
-            seen: set[str] = set()
-            pending: list[_Pending] = []
-            for n, item in enumerate(items, 1):
-                if progress:
-                    progress("scan", n, total)
-                if isinstance(item[0], str):
-                    kind, name = item  # type: ignore[misc]
-                    getattr(report, f"skipped_{kind}").append(name)
-                    continue
-                doc, paragraphs = item  # type: ignore[misc]
-                seen.add(doc.path)
-                old = existing.get(doc.path)
-                if old and old[1] == doc.content_hash and old[2] == self.chunk_sizes.fingerprint:
-                    report.unchanged += 1
-                    continue
-                # A title that only repeats the file name says nothing, and would make a renamed
-                # file's chunks look new.
-                title = "" if doc.title == Path(doc.path).stem else doc.title
-                chunks = make_chunks(paragraphs, embedder.count_tokens, self.chunk_sizes, title=title)
-                pending.append(_Pending(doc, chunks, "changed" if old else "new"))
+    def _set_damaged_aside(self) -> None:
+        """`--rebuild` on a damaged database: keep the damaged files aside and start afresh."""
+        try:
+            self.store
+        except DamagedIndexError:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            for suffix in ("", "-wal", "-shm"):
+                damaged = self.path / (DB_NAME + suffix)
+                if damaged.exists():
+                    damaged.rename(self.path / f"{DB_NAME}{suffix}.damaged-{stamp}")
+            self._store = None
 
-            if require_any is not None and not seen and not existing:
-                raise EmbedsearchError(
-                    f"nothing to index in {require_any}: {report.skipped} file(s) skipped "
-                    f"(empty, binary or not UTF-8/CP949)"
-                )
-            try:
-                self._embed_and_write(pending, report, progress)
-            except KeyboardInterrupt:
-                report.interrupted = True
-                report.seconds = time.perf_counter() - started
-                raise Interrupted(report) from None
+    def _file_lock(self) -> Any:
+        from filelock import FileLock, Timeout
 
-            gone = [doc_id for path, (doc_id, _, _) in existing.items() if path not in seen]
-            if gone:
-                with self.store.transaction():
-                    self.store.delete_documents(gone)
-                report.removed = len(gone)
-            if report.new or report.changed or report.removed or "corpus_hangul" not in self.store.meta():
-                self.store.update_corpus_language()
-            self._sync_faiss(write=True)
-        report.chunks_total = self.store.counts()[1]
-        report.seconds = time.perf_counter() - started
-        return report
-
-    def _embed_and_write(self, pending: list[_Pending], report: IndexReport, progress: Progress | None) -> None:
-        """Embed what no stored vector covers, committing a group of documents at a time."""
-        known = self.store.vectors_by_hash(c.content_hash for p in pending for c in p.chunks)
-        total = len({c.content_hash for p in pending for c in p.chunks if c.content_hash not in known})
-        done = 0
-        if progress:
-            progress("embed", 0, total)
-
-        group: list[_Pending] = []
-        group_new: dict[str, Chunk] = {}
-        for i, item in enumerate(pending):
-            group.append(item)
-            for c in item.chunks:
-                if c.content_hash not in known:  # `known` grows as each group is embedded
-                    group_new[c.content_hash] = c
-            if len(group_new) < COMMIT_EVERY and i < len(pending) - 1:
-                continue
-            if group_new:
-                texts = [c.embed_text for c in group_new.values()]
-                t0 = time.perf_counter()
-
-                def step(n: int) -> None:
-                    nonlocal done
-                    done += n
-                    if progress:
-                        progress("embed", done, total)
-
-                vectors = self.embedder.embed_passages(texts, progress=step)
-                report.embed_seconds += time.perf_counter() - t0
-                report.tokens_embedded += sum(c.token_count for c in group_new.values())
-                for h, v in zip(group_new, vectors):
-                    known[h] = np.asarray(v, dtype=np.float32).tobytes()
-            with self.store.transaction():
-                for p in group:
-                    self.store.replace_document(p.document, self.chunk_sizes.fingerprint, p.chunks,
-                                                [known[c.content_hash] for c in p.chunks])
-            for p in group:
-                setattr(report, p.status, getattr(report, p.status) + 1)
-            report.chunks_embedded += len(group_new)
-            report.chunks_reused += sum(len(p.chunks) for p in group) - len(group_new)
-            group, group_new = [], {}
-
-    # -- the derived FAISS index ----------------------------------------------------------
-
-    def _sync_faiss(self, write: bool) -> "faiss.Index":
-        """The FAISS index for the current generation: cached, loaded, or rebuilt from SQLite."""
-        generation = self.store.generation
-        if self._faiss and self._faiss[0] == generation:
-            return self._faiss[1]
-        index = faiss_index.load(self.path, generation)
-        if index is None:
-            dim = int(self.store.meta().get("dim") or 0) or self.embedder.dim
-            ids, vectors = self.store.all_vectors(dim)
-            index = faiss_index.build(vectors, ids)
-            if write:
-                faiss_index.save(index, self.path, generation)
-            elif self._try_lock():  # no `index` run is writing: keep the rebuilt file for next time
-                try:
-                    faiss_index.save(index, self.path, generation)
-                except OSError:
-                    pass  # a read-only index still searches, from memory
-                finally:
-                    self._lock().release()
-        self._faiss = (generation, index)
-        return index
+        lock = FileLock(str(self.path / LOCK_NAME))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise IndexBusyError(
+                f"another `embedsearch index` is writing to {self.path}; wait for it to finish and try again"
+            ) from None
+        except OSError as exc:
+            raise EmbedsearchError(f"cannot write to index directory {self.path}: {exc.strerror}") from None
+        return lock
 
     # -- searching ------------------------------------------------------------------------
 
@@ -333,96 +386,18 @@ class Index:
         min_score: float | None = None,
         path: str | None = None,
         tag: str | None = None,
+        kind: str | None = None,
     ) -> list[Hit]:
         """The k passages that best match `query`, best first.
 
         `mode` is "hybrid" (the default: meaning and words together), "dense" (meaning: E5
         cosine) or "lexical" (words: BM25). `min_score` applies to that mode's score. `path`
         keeps documents whose path matches a glob (`notes/*`, `*.md`); `tag` keeps documents
-        whose front matter lists that tag.
+        whose front matter lists that tag; `kind` keeps "prose" or "code" passages.
         """
-        from .search import DEFAULT_MODE, HYBRID_CANDIDATES, MODES
+        from .store import Filter
 
-        mode = mode or DEFAULT_MODE
-        if mode not in MODES:
-            raise EmbedsearchError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
-        query = nfc(query).strip()
-        if not query:
-            raise EmbedsearchError("empty query")
-        if k < 1:
-            raise EmbedsearchError("k must be at least 1")
-        allowed = self.store.chunk_ids_where(path, tag) if (path or tag) else None
-        calibrated = self._relevance_calibrated()
-        candidates = max(k, HYBRID_CANDIDATES)
-        dense_ranked = self._dense(query, candidates if mode == "hybrid" else k, allowed) if mode != "lexical" else []
-        # dense mode ranks by cosine alone, but its relevance signal needs the lexical evidence too
-        lexical_ranked = (self._lexical(query, k if mode == "lexical" else candidates, allowed)
-                          if mode != "dense" or calibrated else [])
-
-        relevant: dict[int, bool] = {}
-        if mode == "lexical":
-            ranked, parts = lexical_ranked, {i: {"lexical": s} for i, s in lexical_ranked}
-        else:
-            from .search import fusion, lexical
-
-            corpus_hangul = self.store.meta().get("corpus_hangul")
-            ideal = lexical.ideal_score(self.store.conn, query) if lexical_ranked else 0.0
-            info = fusion.QueryInfo(query, ideal, float(corpus_hangul) if corpus_hangul else None)
-            fused = fusion.fuse(dense_ranked, lexical_ranked, info)
-            if mode == "hybrid":
-                ranked, parts = [(f.chunk_id, f.score) for f in fused], {f.chunk_id: f.parts for f in fused}
-            else:
-                ranked, parts = dense_ranked, {i: {"dense": s} for i, s in dense_ranked}
-            if calibrated:
-                relevant = {f.chunk_id: fusion.is_relevant(f, info) for f in fused}
-        if min_score is not None:
-            ranked = [(i, s) for i, s in ranked if s >= min_score]
-        hits = self._hits(ranked[:k], parts)
-        for hit in hits:
-            hit.relevant = relevant.get(hit.chunk_id)
-        return hits
-
-    # The relevance signal's thresholds were calibrated for the bundled model's cosines, and its
-    # lexical coverage needs IDF statistics that mean something: below this many chunks they don't.
-    RELEVANCE_MIN_CHUNKS = 50
-
-    def _relevance_calibrated(self) -> bool:
-        from .search import lexical
-        from .vectors import is_bundled
-
-        return (is_bundled(self.model_name) and self.store.has_lexical()
-                and lexical.count(self.store.conn) >= self.RELEVANCE_MIN_CHUNKS)
-
-    def _dense(self, query: str, n: int, allowed: list[int] | None) -> list[tuple[int, float]]:
-        from .search import dense
-
-        self._check_model()
-        index = self._sync_faiss(write=False)
-        vector = self.embedder.embed_queries([query])[0]
-        return dense.search(index, vector, n, allowed)
-
-    def _lexical(self, query: str, n: int, allowed: list[int] | None) -> list[tuple[int, float]]:
-        from .search import lexical
-
-        if not self.store.has_lexical():
-            raise EmbedsearchError(
-                f"index {self.path} has no lexical index yet: run `embedsearch index FOLDER` once to add it"
-            )
-        return lexical.search(self.store.conn, query, n, allowed)
-
-    def _hits(self, ranked: list[tuple[int, float]], parts: dict[int, dict[str, float]] | None = None) -> list[Hit]:
-        rows = self.store.chunk_rows([i for i, _ in ranked])
-        hits = []
-        for i, score in ranked:
-            row = rows.get(i)
-            if row is None:  # deleted by a concurrent `index` since the FAISS file was read
-                continue
-            hits.append(
-                Hit(score=score, text=row["text"], path=row["path"], line_start=row["line_start"],
-                    line_end=row["line_end"], heading=row["heading"], title=row["title"], chunk_id=i,
-                    rank=len(hits) + 1, scores=(parts or {}).get(i, {}))
-            )
-        return hits
+        return self.engine.search(query, k, mode=mode, min_score=min_score, flt=Filter(path, tag, kind))
 
     # -- answering ------------------------------------------------------------------------
 
@@ -434,16 +409,23 @@ class Index:
         template: str | os.PathLike[str] | None = None,
         llm: "LLMConfig | LLM | None" = None,
         on_token: Callable[[str], None] | None = None,
+        decline: bool = True,
         **search_kwargs: Any,
     ) -> "Answer":
         """Answer `question` from the nearest passages with an LLM, citing them as [n].
 
         `llm=None` reads the environment and the config file; with no LLM configured the
-        Answer's text is "" and its `prompt` holds the filled prompt.
+        Answer's text is "" and its `prompt` holds the filled prompt. `search_kwargs` are
+        `search`'s (mode, min_score, path, tag, kind).
         """
-        from .answer import ask
+        from .records import Answer
 
-        return ask(self, question, k=k, template=template, llm=llm, on_token=on_token, **search_kwargs)
+        for item in self.ask_stream(question, k=k, template=template, llm=llm, decline=decline, **search_kwargs):
+            if isinstance(item, Answer):
+                return item
+            if on_token:
+                on_token(item)
+        raise AssertionError("ask_stream always ends with an Answer")
 
     def ask_stream(
         self,
@@ -452,65 +434,118 @@ class Index:
         k: int = 5,
         template: str | os.PathLike[str] | None = None,
         llm: "LLMConfig | LLM | None" = None,
+        decline: bool = True,
         **search_kwargs: Any,
     ) -> "Iterator[str | Answer]":
         """`ask`, streamed: the answer's text as it arrives, then the finished Answer."""
-        from .answer import ask_stream
+        from .answer import generate
 
-        return ask_stream(self, question, k=k, template=template, llm=llm, **search_kwargs)
+        return generate(self.prepare_answer(question, k=k, template=template, llm=llm, decline=decline,
+                                            **search_kwargs))
+
+    def prepare_answer(self, question: str, *, k: int = 5, template: str | os.PathLike[str] | None = None,
+                       llm: "LLMConfig | LLM | None" = None, decline: bool = True, **search_kwargs: Any) -> Any:
+        """Search, then fill the prompt (`answer.Prepared`): what `ask` does before the LLM writes."""
+        from .answer import load_template, prepare
+
+        load_template(template)  # a bad template is reported before any slow work
+        started = time.perf_counter()
+        hits = self.search(question, k=k, **search_kwargs)
+        timings = {"search": time.perf_counter() - started}
+        return prepare(question, hits, template=template, llm=llm, decline=decline, timings=timings)
+
+    # -- reading back ---------------------------------------------------------------------
+
+    def get(self, path: str, line_start: int | None = None, line_end: int | None = None) -> DocumentText:
+        """A document's text, or lines `line_start`-`line_end` of it (one line when no end is given).
+
+        `path` is the stored path, or any unique tail of it ("posts/llm.md"). The text comes from
+        the file as it is now; when the file is gone or unreadable, or the document is one post of
+        an export file, the indexed passages stand in (`source` says which).
+        """
+        import json
+
+        store = self._require()
+        row = self._find_document(path)
+        doc_path: str = row["path"]
+        lines = None if "#" in doc_path else _file_lines(doc_path)
+        if lines is not None:
+            first = line_start or 1
+            last = (line_end or line_start or len(lines)) if line_start else len(lines)
+            if not 1 <= first <= len(lines) or last < first:
+                raise EmbedsearchError(f"{doc_path} has {len(lines)} lines: no line {first}")
+            last = min(last, len(lines))
+            text, source = "\n".join(lines[first - 1 : last]), "file"
+        else:
+            chunks = store.document_chunks(row["id"])
+            if line_start is not None:
+                end = line_end or line_start
+                chunks = [c for c in chunks if c["line_end"] >= line_start and c["line_start"] <= end]
+                if not chunks:
+                    raise EmbedsearchError(f"no indexed passage of {doc_path} covers line {line_start}")
+            first = min(c["line_start"] for c in chunks) if chunks else 1
+            last = max(c["line_end"] for c in chunks) if chunks else 1
+            text, source = "\n\n".join(c["text"] for c in chunks), "index"
+        return DocumentText(path=doc_path, title=row["title"], front_matter=json.loads(row["front_matter"] or "{}"),
+                            line_start=first, line_end=last, text=text, source=source)
+
+    def _find_document(self, path: str) -> Any:
+        store = self.store
+        row = store.document(path)
+        if row is None:
+            absolute = str(Path(path).expanduser().absolute())
+            row = store.document(absolute)
+        if row is None:
+            tail = "/" + path.lstrip("./")
+            rows = [r for r in store.conn.execute(
+                "SELECT path FROM documents WHERE substr(path, -?) = ?", (len(tail), tail)).fetchall()]
+            if len(rows) > 1:
+                raise EmbedsearchError(f"{path!r} matches {len(rows)} documents: give more of the path")
+            row = store.document(rows[0][0]) if rows else None
+        if row is None:
+            raise EmbedsearchError(f"no document {path!r} in the index {self.path}")
+        return row
 
     # -- status ---------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        meta = self.store.meta()
-        documents, chunks = self.store.counts()
+        store = self._require()
+        meta = store.meta()
+        documents, chunks = store.counts()
         size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+        from .store.vector_store import parse_spec
+
+        kind, location = parse_spec(self.vector_store_spec)
         return {
             "path": str(self.path),
             "documents": documents,
             "chunks": chunks,
+            "kinds": store.kind_counts(),
             "model": meta.get("model") or None,
             "embedder": meta.get("embedder") or None,
             "dimension": int(meta["dim"]) if meta.get("dim") else None,
+            "vector_store": {"kind": kind, "location": location or None},
             "size_bytes": size,
-            "last_indexed": self.store.last_indexed(),
+            "last_indexed": store.last_indexed(),
             "schema_version": int(meta.get("schema_version", 0)),
+            "read_only": store.read_only,
         }
 
-    # -- locking and lifetime -------------------------------------------------------------
+    def vector_status(self) -> dict[str, Any]:
+        """The vector store's own account (its size): loads it, so `status` asks only when wanted."""
+        self._require()
+        vectors = self.vectors
+        if not vectors.shared:
+            vectors.sync()
+        return vectors.describe()
 
-    def _lock(self):  # type: ignore[no-untyped-def]
-        from filelock import FileLock
-
-        if not hasattr(self, "_filelock"):
-            self._filelock = FileLock(str(self.path / ".write.lock"))
-        return self._filelock
-
-    def _write_lock(self):  # type: ignore[no-untyped-def]
-        from filelock import Timeout
-
-        lock = self._lock()
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            raise IndexBusyError(
-                f"another `embedsearch index` is writing to {self.path}; wait for it to finish and try again"
-            ) from None
-        except OSError as exc:
-            raise EmbedsearchError(f"cannot write to index directory {self.path}: {exc.strerror}") from None
-        return _Releasing(lock)
-
-    def _try_lock(self) -> bool:
-        from filelock import Timeout
-
-        try:
-            self._lock().acquire(timeout=0)
-            return True
-        except (Timeout, OSError):
-            return False
+    # -- lifetime -------------------------------------------------------------------------
 
     def close(self) -> None:
-        self.store.close()
+        if self._vectors is not None:
+            self._vectors.close()
+        if self._store is not None:
+            self._store.close()
 
     def __enter__(self) -> "Index":
         return self
@@ -519,16 +554,63 @@ class Index:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Index({str(self.path)!r}, model={self.model_name!r})"
+        return f"Index({str(self.path)!r})"
 
 
-class _Releasing:
-    def __init__(self, lock: Any) -> None:
-        self.lock = lock
+def _normalise_spec(spec: str) -> str:
+    from .store.vector_store import backend_class, parse_spec
 
-    def __enter__(self) -> None:
+    name, location = parse_spec(spec)
+    location = backend_class(name).normalise_location(location) if location else ""
+    return f"{name}:{location}" if location else name
+
+
+def _smallest_first(paths: Iterable[Path]) -> list[Path]:
+    """Small files first: one huge file never holds back the posts beside it."""
+    def size(p: Path) -> int:
+        try:
+            return p.stat().st_size
+        except OSError:
+            return 0
+
+    return sorted(paths, key=size)
+
+
+def _compat_files() -> None:  # TEMPORARY until files/ exports read_documents/display_name/real_path/Skip
+    from . import files
+    from .files import decode
+
+    if not hasattr(files, "read_documents"):
+        files.display_name = lambda p: str(p)  # type: ignore[attr-defined]
+        files.real_path = lambda n: Path(n)  # type: ignore[attr-defined]
+        files.read_documents = lambda p, **k: [files.read_document(p)]  # type: ignore[attr-defined]
+        files.Skip = decode.Skip  # type: ignore[attr-defined]
+
+
+_compat_files()
+
+
+def _file_lines(name: str) -> list[str] | None:
+    """The lines of a stored document's file as it is now; None when it can't be read."""
+    from . import files
+    from .files.decode import decode
+
+    try:
+        text, _ = decode(files.real_path(name).read_bytes())
+    except (OSError, files.Skip):
         return None
+    return text.split("\n")
 
-    def __exit__(self, *exc: object) -> None:
-        self.lock.release()
 
+def _read_source(path: Path, max_bytes: int | None) -> Source:
+    """One file read for the indexer: its documents, or the reason it is skipped."""
+    from . import files
+
+    name = files.display_name(path)
+    try:
+        kwargs = {} if max_bytes is None else {"max_bytes": max_bytes or None}  # 0: no limit
+        return Source(name, documents=files.read_documents(path, **kwargs))
+    except files.Skip as exc:
+        return Source(name, skipped=str(exc) or type(exc).__name__.lower())
+    except OSError as exc:
+        return Source(name, skipped=exc.strerror or str(exc))

@@ -83,6 +83,24 @@ class Hit:
 
 
 @dataclass
+class DocumentText:
+    """A document, or a range of its lines, read back for a reader (`Index.get`)."""
+
+    path: str
+    title: str
+    front_matter: dict[str, Any]
+    line_start: int
+    line_end: int
+    text: str
+    source: str  # "file": read from the file now; "index": the indexed passages (file gone, or an export's post)
+
+    @property
+    def location(self) -> str:
+        span = f"{self.line_start}" if self.line_end == self.line_start else f"{self.line_start}-{self.line_end}"
+        return f"{self.path}:{span}"
+
+
+@dataclass
 class IndexReport:
     """What one `Index.add` run did, for the summary line and for tests."""
 
@@ -96,18 +114,13 @@ class IndexReport:
     tokens_embedded: int = 0
     embed_seconds: float = 0.0
     seconds: float = 0.0
-    skipped_empty: list[str] = field(default_factory=list)
-    skipped_binary: list[str] = field(default_factory=list)
-    skipped_undecodable: list[str] = field(default_factory=list)
+    # (file name, why it was not indexed): empty, binary, undecodable, too large, unsupported
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     interrupted: bool = False
 
     @property
     def tokens_per_second(self) -> float:
         return self.tokens_embedded / self.embed_seconds if self.embed_seconds > 0 else 0.0
-
-    @property
-    def skipped(self) -> int:
-        return len(self.skipped_empty) + len(self.skipped_binary) + len(self.skipped_undecodable)
 
     def summary(self) -> str:
         line = f"{self.new} new, {self.changed} changed, {self.unchanged} unchanged, {self.removed} removed"
@@ -115,6 +128,8 @@ class IndexReport:
         if self.chunks_embedded:
             line += f" ({self.tokens_per_second:,.0f} tokens/s)"
         line += f", {self.chunks_reused} reused"
+        if self.skipped:
+            line += f"; {len(self.skipped)} skipped"
         return line
 
 

@@ -9,7 +9,7 @@ from llm_server import ask_index, ask_index_path, free_port, llm_env, posts_dir 
 from typer.testing import CliRunner
 
 import embedsearch.cli.ask as ask_cli
-from embedsearch.answer import LLMConfig, ask, prepare
+from embedsearch.answer import LLMConfig
 from embedsearch.cli import app
 from embedsearch.errors import EmbedsearchError, LLMUnreachableError
 
@@ -63,7 +63,7 @@ def test_unreachable_url_exits_2_with_the_url(ask_index_path: Path, human: None)
 def test_unreachable_url_library_error(ask_index: object) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(LLMUnreachableError, match=url):
-        ask(ask_index, "LLM이 뭐야?", llm=LLMConfig(url=url, model="m"), decline=False)
+        ask_index.ask("LLM이 뭐야?", llm=LLMConfig(url=url, model="m"), decline=False)
 
 
 def test_template_with_unknown_placeholder(ask_index_path: Path, tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_user_template_is_used(ask_index_path: Path, tmp_path: Path) -> None:
 
 
 def test_context_trimming_drops_lowest_ranked_and_says_so(ask_index_path: Path, ask_index: object) -> None:
-    full = prepare(ask_index, "LLM이 뭐야?", k=5, llm=LLMConfig(backend="none"))
+    full = ask_index.prepare_answer("LLM이 뭐야?", k=5, llm=LLMConfig(backend="none"))
     assert full.dropped == 0 and len(full.passages) == 5
     # a window that holds the prompt less a bit more than the smallest passage
     window = full.prompt_tokens + 100 - 30
@@ -106,7 +106,7 @@ def test_context_trimming_drops_lowest_ranked_and_says_so(ask_index_path: Path, 
 
 def test_window_too_small(ask_index: object) -> None:
     with pytest.raises(EmbedsearchError, match="leaves no room"):
-        prepare(ask_index, "LLM이 뭐야?", llm=LLMConfig(backend="none", context_tokens=100, max_tokens=100))
+        ask_index.prepare_answer("LLM이 뭐야?", llm=LLMConfig(backend="none", context_tokens=100, max_tokens=100))
 
 
 def test_help_documents_configuration() -> None:

@@ -29,7 +29,7 @@ from llm_server import (  # noqa: F401  (fixtures)
 from typer.testing import CliRunner
 
 import embedsearch.cli.ask as ask_cli
-from embedsearch.answer import LLMConfig, ask, ask_stream, citations_for, prepare, resolve_config
+from embedsearch.answer import LLMConfig, citations_for, resolve_config
 from embedsearch.answer.backends.llama import LlamaBackend
 from embedsearch.cli import app
 from embedsearch.records import Answer
@@ -55,7 +55,7 @@ def check_citations(data: dict) -> None:
 def test_server_streams_an_answer(ask_index: object, llm_server: str) -> None:
     pieces: list[str] = []
     answer = None
-    for item in ask_stream(ask_index, QUESTION, k=2, llm=LLMConfig(url=llm_server, max_tokens=32, temperature=0)):
+    for item in ask_index.ask_stream(QUESTION, k=2, llm=LLMConfig(url=llm_server, max_tokens=32, temperature=0)):
         if isinstance(item, Answer):
             answer = item
         else:
@@ -112,7 +112,7 @@ def test_in_process_default_model(ask_index: object, gemma_gguf: Path, monkeypat
 
     monkeypatch.setattr(gemma, "default_output_path", lambda base_dir=None: gemma_gguf)  # skip a 250 MB copy
     tokens: list[str] = []
-    answer = ask(ask_index, QUESTION, k=2, llm=resolve_config(max_tokens=32, temperature=0), on_token=tokens.append)
+    answer = ask_index.ask(QUESTION, k=2, llm=resolve_config(max_tokens=32, temperature=0), on_token=tokens.append)
     assert answer.model == "gemma-3-270m-q4_k_m.gguf"
     assert answer.text and answer.text == "".join(tokens).strip()
     assert len(tokens) >= 2
@@ -122,14 +122,14 @@ def test_in_process_default_model(ask_index: object, gemma_gguf: Path, monkeypat
 
 
 def test_in_process_trims_to_n_ctx_by_real_tokens(ask_index: object, gemma_gguf: Path) -> None:
-    wide = prepare(ask_index, QUESTION, k=5, llm=LLMConfig(model=str(gemma_gguf), max_tokens=16))
+    wide = ask_index.prepare_answer(QUESTION, k=5, llm=LLMConfig(model=str(gemma_gguf), max_tokens=16))
     assert wide.dropped == 0 and wide.context_tokens == 4096
     n_ctx = LlamaBackend(LLMConfig(model=str(gemma_gguf), context_tokens=512)).context_tokens  # read from llama.cpp
     assert n_ctx >= 512
     # leave room for all five passages but 20 tokens
     max_tokens = max(16, n_ctx - wide.prompt_tokens + 20)
     backend = LlamaBackend(LLMConfig(model=str(gemma_gguf), context_tokens=512, max_tokens=max_tokens, temperature=0))
-    answer = ask(ask_index, QUESTION, k=5, llm=backend)
+    answer = ask_index.ask(QUESTION, k=5, llm=backend)
     assert 1 <= answer.dropped_passages < 5
     assert len(answer.passages) + answer.dropped_passages == 5
     assert [h.chunk_id for h in answer.passages] == [h.chunk_id for h in wide.passages[: len(answer.passages)]]

@@ -51,18 +51,45 @@ def test_search_output_is_json_when_piped(sample_index: Path) -> None:
     assert len(lines) == 3 and all(json.loads(line)["score"] > 0 for line in lines)
 
 
-def test_search_table_on_a_terminal(sample_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("width", [80, 52])
+def test_search_output_keeps_every_korean_character_at_80_columns(sample_index: Path, width: int) -> None:
+    """Each hit is a header line and its snippet, wrapped by display width: nothing is cut off."""
+    from rich.cells import cell_len
     from rich.console import Console
 
     from embedsearch import Index
-    from embedsearch.cli import search as search_cmd
+    from embedsearch.cli.search import render_hits
+    from embedsearch.views import display_path, snippet
 
-    console = Console(record=True, width=160, force_terminal=True)
-    monkeypatch.setattr(search_cmd, "console", console)
+    query = "토큰화할 때 한국어가 더 많은 토큰을 쓰는 이유"
+    console = Console(record=True, width=width, force_terminal=True)
     with Index(sample_index) as ix:
-        search_cmd.render_hits(ix.search("LoRA rank", k=2))
+        hits = ix.search(query, k=3)
+    render_hits(hits, query, out=console)
     text = console.export_text()
-    assert "Score" in text and "finetuning-vs-prompting.md:" in text
+    assert all(cell_len(line) <= width for line in text.splitlines())
+    flat = "".join(text.split())
+    for hit in hits:
+        shown, spans = snippet(hit.text, query)
+        assert "".join(shown.split()) in flat  # every character of the snippet, only wrapped
+        assert "".join(f"{display_path(hit.path)}:{hit.line_start}".split()) in flat
+        assert spans  # the query's words are found (and highlighted) in each snippet
+    assert any("\uac00" <= c <= "\ud7a3" for c in flat)
+
+
+def test_plain_text_view_wraps_korean_by_display_width(sample_index: Path) -> None:
+    from embedsearch import Index
+    from embedsearch.views import cell_width, hits_text, snippet
+
+    query = "LoRA는 무엇을 학습하나"
+    with Index(sample_index) as ix:
+        hits = ix.search(query, k=3)
+    text = hits_text(hits, query, width=80)
+    assert all(cell_width(line) <= 80 for line in text.splitlines())
+    assert text.startswith("1. ") and "finetuning-vs-prompting.md:" in text
+    flat = "".join(text.split())
+    for hit in hits:
+        assert "".join(snippet(hit.text, query)[0].split()) in flat
 
 
 def test_min_score_filters(sample_index: Path) -> None:

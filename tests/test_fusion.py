@@ -7,7 +7,8 @@ import sqlite3
 import numpy as np
 import pytest
 
-from embedsearch.search import fusion, lexical
+from embedsearch.search import fusion
+from embedsearch.store import fts as lexical
 from embedsearch.search.fusion import QueryInfo
 
 KO = "여의도 시위를 주도한 사람은 누구인가?"

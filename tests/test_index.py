@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from embedsearch import EmbedsearchError, Hit, Index
-from embedsearch.store import faiss_index
+from embedsearch.store import faiss_store
 
 from conftest import write
 
@@ -100,24 +100,29 @@ def test_faiss_is_rebuilt_from_sqlite_when_missing(small_posts: Path, tmp_path: 
     with Index(path, create=True) as ix:
         ix.add(small_posts)
         expected = ix.search("FAISS", k=3)
-    for f in path.glob("vectors.*.faiss"):
+    files = list(path.glob("vectors-*.faiss"))
+    assert files
+    for f in files:
         f.unlink()
     with Index(path) as ix:
         again = ix.search("FAISS", k=3)
         assert [h.chunk_id for h in again] == [h.chunk_id for h in expected]
         assert [h.score for h in again] == pytest.approx([h.score for h in expected], abs=1e-5)
-        generation = ix.store.generation
-    assert faiss_index.path_for(path, generation).exists()  # and written back for next time
+        assert ix.vectors.stats["rebuilds"] == 1
+        head = ix.store.head_seq()
+    assert (path / f"vectors-{head}.faiss").exists()  # and written back for next time
 
 
 def test_faiss_matches_sqlite_vectors(small_posts: Path, tmp_path: Path) -> None:
     with Index(tmp_path / "ix", create=True) as ix:
         ix.add(small_posts)
-        ids, vectors = ix.store.all_vectors(ix.embedder.dim)
-        index = faiss_index.load(ix.path, ix.store.generation)
-        assert index is not None and index.ntotal == len(ids)
+        rows = [row for batch in ix.store.vector_rows() for row in batch]
+    with Index(tmp_path / "ix") as reader:  # a fresh process's view: the file plus the log
+        index = reader._synced_vectors().index
+        assert index is not None and index.ntotal == len(rows)
+        vectors = np.vstack([r.vector for r in rows])
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
-        assert np.allclose(index.reconstruct(int(ids[0])), vectors[0])
+        assert np.allclose(index.reconstruct(int(rows[0].id)), rows[0].vector)
 
 
 def test_min_score_and_k(sample_index: Path) -> None:
@@ -146,7 +151,8 @@ def test_status(sample_index: Path) -> None:
 
 def test_user_errors(small_posts: Path, tmp_path: Path) -> None:
     with pytest.raises(EmbedsearchError, match="no index at"):
-        Index(tmp_path / "missing")
+        Index(tmp_path / "missing").search("x")
+    assert not (tmp_path / "missing").exists()  # looking doesn't create anything
     with Index(tmp_path / "ix", create=True) as ix:
         with pytest.raises(EmbedsearchError, match="no such folder"):
             ix.add(tmp_path / "nope")
@@ -171,11 +177,12 @@ def test_user_errors(small_posts: Path, tmp_path: Path) -> None:
 def test_skipped_files_are_reported(small_posts: Path, tmp_path: Path) -> None:
     write(small_posts / "empty.md", "")
     (small_posts / "blob.txt").write_bytes(b"\x00\x01\x02binary")
-    (small_posts / "latin.txt").write_bytes(bytes([0xFF, 0xFE, 0x80, 0x81]) * 8)
+    (small_posts / "latin.txt").write_bytes(bytes([0x80, 0xFF, 0xFE, 0x81]) * 8)  # not UTF-8, CP949 or a UTF-16 BOM
     with Index(tmp_path / "ix", create=True) as ix:
         report = ix.add(small_posts)
-    assert report.new == 3 and report.skipped == 3
-    assert [Path(p).name for p in report.skipped_binary] == ["blob.txt"]
+    assert report.new == 3 and len(report.skipped) == 3
+    reasons = {Path(p).name: reason for p, reason in report.skipped}
+    assert set(reasons) == {"empty.md", "blob.txt", "latin.txt"} and "binary" in reasons["blob.txt"]
 
 
 def test_shared_corpus_second_run_embeds_nothing(shared_corpus: Path, tmp_path: Path) -> None:
@@ -211,10 +218,10 @@ def test_ask_without_an_llm_returns_the_filled_prompt(sample_index: Path) -> Non
 
 
 def test_the_faiss_kind_follows_the_measured_threshold() -> None:
-    assert faiss_index.choose_kind(1_000_000) == "flat"  # exact stays interactive at 1M (README)
-    assert faiss_index.choose_kind(faiss_index.HNSW_THRESHOLD) == "hnsw"
+    assert faiss_store.choose_kind(1_000_000) == "flat"  # exact stays interactive at 1M (README)
+    assert faiss_store.choose_kind(faiss_store.HNSW_THRESHOLD) == "hnsw"
     vectors = np.random.default_rng(0).standard_normal((300, 8)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    hnsw = faiss_index.build(vectors, np.arange(300, 600), kind="hnsw")
+    hnsw = faiss_store.build(vectors, np.arange(300, 600), kind="hnsw")
     _, ids = hnsw.search(vectors[:1], 1)
     assert ids[0][0] == 300 and hnsw.ntotal == 300

@@ -6,7 +6,8 @@ import unicodedata
 
 import pytest
 
-from embedsearch.search import lexical, tokenize
+from embedsearch import tokens as tokenize
+from embedsearch.store import fts as lexical
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from conftest import write
 # Index in the background, committing every 2 chunks, so a kill lands between commits.
 INDEXER = """
 import sys
-import embedsearch.index as m
+import embedsearch.indexer as m
 m.COMMIT_EVERY = 2
 from embedsearch import Index
 Index(sys.argv[1], create=True).add(sys.argv[2])
@@ -70,7 +70,7 @@ def assert_consistent(index_path: Path) -> tuple[int, int]:
             "SELECT count(*) FROM documents WHERE id NOT IN (SELECT document_id FROM chunks)").fetchone()[0]
         assert orphans == 0  # every committed document has its chunks
         docs, chunks = ix.store.counts()
-        index = ix._sync_faiss(write=False)
+        index = ix._synced_vectors().index
         assert index.ntotal == chunks  # the derived index matches SQLite
         if chunks:
             assert ix.search("고양이 이야기", k=3)

@@ -12,7 +12,7 @@ from common import TABLE_HEAD, fmt_row, metrics
 from datasets import korquad_runs, own_runs
 from fuse_eval import dense_top, fused, groups
 
-from embedsearch.search import lexical
+from embedsearch.store import fts as lexical
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from common import CACHE, REPO, SHARED, cached_embeddings, korquad, model, nfc
 
-from embedsearch.search import lexical
+from embedsearch.store import fts as lexical
 
 QUESTIONS = Path(__file__).with_name("questions_own.jsonl")
 CORPORA = {"shared": SHARED / "corpus", "posts": REPO / "data" / "posts"}

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datasets
 import fuse_eval as fe
 
-from embedsearch.search import lexical, tokenize
+from embedsearch import tokens as tokenize
+from embedsearch.store import fts as lexical
 
 
 def run(label: str) -> None:

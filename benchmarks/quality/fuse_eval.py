@@ -20,7 +20,8 @@ import numpy as np
 from common import TABLE_HEAD, fmt_row, metrics
 from datasets import QUESTIONS, TOP, Run, embed_cached, korquad_runs, own_runs
 
-from embedsearch.search import fusion, lexical
+from embedsearch.search import fusion
+from embedsearch.store import fts as lexical
 
 
 def dense_top(run: Run, k: int = TOP) -> list[tuple[int, float]]:

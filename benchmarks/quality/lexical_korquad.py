@@ -4,7 +4,7 @@
 
 Each variant builds an in-memory FTS5 table (unicode61 over space-joined tokens, ranked by bm25())
 and ranks every question by an OR of its quoted tokens. "title column x2" is what
-embedsearch.search.lexical does: title in its own column, weighted 2 in bm25(). Latency =
+embedsearch.store.fts does: title in its own column, weighted 2 in bm25(). Latency =
 tokenising the query + the FTS5 query for the top 100, one thread, on a shared 2-core machine.
 Kiwi (kiwipiepy, optional) is only needed for the Kiwi rows.
 """
@@ -19,7 +19,8 @@ from typing import Callable
 
 from common import TABLE_HEAD, fmt_row, korquad, metrics
 
-from embedsearch.search import lexical, tokenize
+from embedsearch import tokens as tokenize
+from embedsearch.store import fts as lexical
 
 # Kiwi part-of-speech tags kept as content: nouns, numerals, pronouns, verb/adjective stems, roots,
 # adverbs, foreign words (SL), Hanja (SH), numbers (SN).

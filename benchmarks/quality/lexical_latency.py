@@ -15,7 +15,7 @@ from pathlib import Path
 
 from common import korquad
 
-from embedsearch.search import lexical
+from embedsearch.store import fts as lexical
 
 
 def pct(xs: list[float], p: float) -> float:

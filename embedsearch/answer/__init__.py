@@ -1,13 +1,16 @@
-"""Retrieval-augmented answers with citations: `ask(index, question)`.
+"""Retrieval-augmented answers with citations, from passages a search returned: `ask(question, hits)`.
 
     from embedsearch import Index
     from embedsearch.answer import ask, LLMConfig
 
     with Index() as ix:
-        answer = ask(ix, "LLM이 뭐야?", llm=LLMConfig(url="http://localhost:11434/v1", model="gemma3:1b"))
+        question = "LLM이 뭐야?"
+        answer = ask(question, ix.search(question), llm=LLMConfig(url="http://localhost:11434/v1"))
         print(answer.text)
         for c in answer.citations:
             print(c.number, c.location)
+
+(`Index.ask` does the search and this in one call.)
 
 Names are imported on first use (PEP 562), so `embedsearch --help` does not pay for httpx,
 Jinja2 and llama.cpp.

@@ -14,11 +14,11 @@ The config file is TOML at `platformdirs.user_config_dir("embedsearch")/config.t
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..config import config_path, config_section
 from ..errors import EmbedsearchError
 
 BACKENDS = ("auto", "openai", "llama", "none")
@@ -53,27 +53,10 @@ class LLMConfig:
     options: dict[str, Any] = field(default_factory=dict)  # extra request fields
 
 
-def config_path() -> Path:
-    """Where the config file is read from (it need not exist)."""
-    if os.environ.get("EMBEDSEARCH_CONFIG"):
-        return Path(os.environ["EMBEDSEARCH_CONFIG"]).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("embedsearch")) / "config.toml"
-
-
 def read_config_file(path: Path | None = None) -> dict[str, Any]:
     """The `[llm]` table of the config file; {} when there is no file."""
     path = path or config_path()
-    if not path.exists():
-        return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise EmbedsearchError(f"config file {path} is not valid TOML: {exc}") from None
-    llm = data.get("llm", {})
-    if not isinstance(llm, dict):
-        raise EmbedsearchError(f"config file {path}: [llm] must be a table")
+    llm = config_section("llm", path)
     known = {f.name for f in fields(LLMConfig)} - {"api_key"}  # keys belong in the environment
     unknown = sorted(set(llm) - known)
     if unknown:

@@ -1,7 +1,9 @@
-"""`ask` end to end: retrieve, fill and fit the prompt, stream the LLM's answer, map its citations.
+"""`ask` from retrieved passages: fill and fit the prompt, stream the LLM's answer, map its citations.
 
-Split in two steps so a caller can show the prompt when there is no LLM, or when the LLM
-cannot be reached: `prepare` (no network) and `generate` (tokens, then the Answer).
+It takes the hits a search returned and never searches itself (retrieval belongs to the search
+engine; `Index.ask` does both). Split in two steps so a caller can show the prompt when there
+is no LLM, or when the LLM cannot be reached: `prepare` (no network) and `generate` (tokens,
+then the Answer).
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from ..errors import EmbedsearchError
 from ..records import Answer, Hit
@@ -18,9 +20,6 @@ from .backends import LLM, estimate_tokens, open_llm
 from .citations import citations_for
 from .config import LLMConfig, resolve_config
 from .prompt import fit_prompt, load_template
-
-if TYPE_CHECKING:
-    from ..index import Index
 
 log = logging.getLogger(__name__)
 
@@ -54,39 +53,34 @@ class Prepared:
 
 
 def prepare(
-    index: "Index",
     question: str,
+    hits: Sequence[Hit],
     *,
-    k: int = 5,
     template: str | Path | None = None,
     llm: LLMConfig | LLM | None = None,
     decline: bool = True,
-    **search_kwargs: Any,
+    timings: dict[str, float] | None = None,
 ) -> Prepared:
-    """Retrieve passages for `question` and fill the template, fitted to the LLM's context window.
+    """Fill the template with `question` and the retrieved `hits`, fitted to the LLM's context window.
 
     `llm` is a config (None: flags-free resolution from environment and config file) or an
     already-open backend. With `decline` (the default), when hybrid search's relevance signal
     backs none of the passages, the answer says so instead of letting the LLM invent one.
-    Raises EmbedsearchError for a bad template, no passages, or a window too small for even
-    one passage.
+    `timings` carries what the caller measured before (e.g. "search"). Raises EmbedsearchError
+    for a bad template, no passages, or a window too small for even one passage.
     """
     started = time.perf_counter()
     question = nfc(question).strip()
     if not question:
         raise EmbedsearchError("the question is empty")
     compiled = load_template(template)  # before any slow work, so template errors come first
-    timings: dict[str, float] = {}
+    if not hits:
+        raise EmbedsearchError("no passages found for the question; index some files first, or lower --min-score")
+    timings = dict(timings or {})
     if llm is None:
         llm = resolve_config()
     config, backend = (llm, open_llm(llm)) if isinstance(llm, LLMConfig) else (LLMConfig(), llm)
     timings["load"] = time.perf_counter() - started
-
-    mark = time.perf_counter()
-    hits = index.search(question, k=k, **search_kwargs)
-    timings["search"] = time.perf_counter() - mark
-    if not hits:
-        raise EmbedsearchError("no passages found for the question; index some files first, or lower --min-score")
 
     mark = time.perf_counter()
     if backend is not None:
@@ -155,42 +149,40 @@ def generate(prepared: Prepared) -> Iterator[str | Answer]:
         if close:
             close()
     prepared.timings["generate"] = time.perf_counter() - started
-    prepared.timings["total"] = sum(prepared.timings[key] for key in ("load", "search", "prompt", "generate"))
+    prepared.timings["total"] = sum(prepared.timings.get(key, 0.0) for key in ("load", "search", "prompt", "generate"))
     yield prepared.answer("".join(parts).strip())
 
 
 def ask_stream(
-    index: "Index",
     question: str,
+    hits: Sequence[Hit],
     *,
-    k: int = 5,
     template: str | Path | None = None,
     llm: LLMConfig | LLM | None = None,
     decline: bool = True,
-    **search_kwargs: Any,
+    timings: dict[str, float] | None = None,
 ) -> Iterator[str | Answer]:
     """`ask`, streamed: text pieces as the LLM writes them, then the Answer."""
-    prepared = prepare(index, question, k=k, template=template, llm=llm, decline=decline, **search_kwargs)
+    prepared = prepare(question, hits, template=template, llm=llm, decline=decline, timings=timings)
     yield from generate(prepared)
 
 
 def ask(
-    index: "Index",
     question: str,
+    hits: Sequence[Hit],
     *,
-    k: int = 5,
     template: str | Path | None = None,
     llm: LLMConfig | LLM | None = None,
     on_token: Callable[[str], None] | None = None,
     decline: bool = True,
-    **search_kwargs: Any,
+    timings: dict[str, float] | None = None,
 ) -> Answer:
-    """Answer `question` from the index's passages, citing them as [n].
+    """Answer `question` from the retrieved passages `hits`, citing them as [n].
 
     With no LLM configured, returns an Answer with text "" and model None; its `prompt` is the
     filled prompt, to use elsewhere.
     """
-    for item in ask_stream(index, question, k=k, template=template, llm=llm, decline=decline, **search_kwargs):
+    for item in ask_stream(question, hits, template=template, llm=llm, decline=decline, timings=timings):
         if isinstance(item, Answer):
             return item
         if on_token:

@@ -5,7 +5,6 @@ StrictUndefined so a misspelt placeholder is an error instead of silently empty 
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -15,6 +14,7 @@ import jinja2.meta
 
 from ..errors import EmbedsearchError
 from ..records import Hit
+from ..views import display_path, heading_trail, source_trail  # noqa: F401 (re-exported)
 
 DEFAULT_TEMPLATE = """\
 Answer the question using only the numbered passages below.
@@ -55,30 +55,6 @@ class Passage:
 
     def __str__(self) -> str:
         return f"{self.header}\n{self.text}"
-
-
-def display_path(path: str) -> str:
-    """A path relative to the working directory when it is inside it: shorter for prompts and tables."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        return path
-    return path if rel.startswith("..") else rel
-
-
-def heading_trail(heading: str) -> str:
-    """'# A > ## B' -> 'A > B': the markdown markers mean nothing to a reader or a model."""
-    parts = [part.strip().lstrip("#").strip() for part in heading.split(" > ")]
-    return " > ".join(part for part in parts if part)
-
-
-def source_trail(title: str, heading: str, path: str = "") -> str:
-    """'title > heading > subheading', without repeating a title that is also the first heading."""
-    parts = [title or (Path(path).stem if path else "")]
-    for part in heading_trail(heading).split(" > "):
-        if part and part != parts[-1]:
-            parts.append(part)
-    return " > ".join(part for part in parts if part)
 
 
 def passage_header(number: int, hit: Hit) -> str:

@@ -1,7 +1,8 @@
 """The typer app and what every command shares: options, opening the index, errors, output.
 
-Commands live one per module (index, search, ask, eval) and only parse arguments, call the
-library, and render. Heavy modules are imported inside the commands so `--help` stays instant.
+Commands live one per module (index, search, ask, get, eval, serve, mcp, watch) and only parse
+arguments, call `Index`, and render with `embedsearch.views`. Heavy modules are imported inside
+the commands so `--help` stays instant.
 """
 from __future__ import annotations
 
@@ -20,6 +21,15 @@ from ..errors import EmbedsearchError
 if TYPE_CHECKING:
     from ..index import Index
 
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"embedsearch {__version__}")
+        raise typer.Exit()
+
+
 app = typer.Typer(
     name="embedsearch",
     help="Semantic search and question answering over your own posts and notes.",
@@ -28,6 +38,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Semantic search and question answering over your own posts and notes."""
+
 
 console = Console()
 err_console = Console(stderr=True)
@@ -59,7 +77,8 @@ PathFilterOption = typer.Option(
     None, "--path", help="Only documents whose path matches this glob, e.g. 'notes/*' or '*.md'."
 )
 TagFilterOption = typer.Option(None, "--tag", help="Only documents whose front matter `tags` include this tag.")
-JsonOption = typer.Option(False, "--json", help="Print JSON (one object per line for lists) instead of a table.")
+KindOption = typer.Option(None, "--kind", help="Only prose passages, or only code (code blocks and program output).")
+JsonOption = typer.Option(False, "--json", help="Print JSON (one object per line for lists) instead of text.")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,7 +92,7 @@ def fail(message: str, code: int = 2) -> "typer.Exit":
 
 
 def handle_errors(func: F) -> F:
-    """Turn the library's user errors into one line on stderr and exit code 2, never a traceback."""
+    """Turn the library's user errors into one line on stderr and a non-zero exit, never a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -88,14 +107,21 @@ def handle_errors(func: F) -> F:
             # `embedsearch search ... | head`: the reader left; that's fine.
             sys.stderr.close()
             raise typer.Exit(0) from None
+        except OSError as exc:
+            import errno
+
+            if exc.errno == errno.ENOSPC:
+                raise fail(f"no space left on the device ({exc.filename or 'writing'}): free some space and "
+                           "run the command again", 1) from None
+            raise
 
     return wrapper  # type: ignore[return-value]
 
 
-def open_index(index: Optional[Path], model: Optional[str], *, create: bool = False) -> "Index":
+def open_index(index: Optional[Path], model: Optional[str], **kwargs: Any) -> "Index":
     from ..index import Index
 
-    return Index(index, model=model, create=create)
+    return Index(index, model=model, **kwargs)
 
 
 def want_json(flag: bool) -> bool:
@@ -105,3 +131,8 @@ def want_json(flag: bool) -> bool:
 
 def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+def note(message: str, *, style: str | None = None) -> None:
+    """A line on stderr, never hard-wrapped when stderr is not a terminal (logs, pipes)."""
+    err_console.print(message, style=style, highlight=False, soft_wrap=not err_console.is_terminal, markup=False)

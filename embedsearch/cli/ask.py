@@ -1,7 +1,6 @@
 """`embedsearch ask`: answer a question from your posts with an LLM, citing passages as [n]."""
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -10,9 +9,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .app import IndexOption, JsonOption, ModeOption, ModelOption, PathFilterOption, TagFilterOption, app, console, err_console, handle_errors, open_index, print_json, want_json
-
-from .search import clean_scores
+from .app import (IndexOption, JsonOption, KindOption, ModeOption, ModelOption, PathFilterOption, TagFilterOption,
+                  app, console, err_console, handle_errors, note, open_index, print_json, want_json)
 
 if TYPE_CHECKING:
     from rich.status import Status
@@ -83,6 +81,7 @@ def ask(
     ),
     path: Optional[str] = PathFilterOption,
     tag: Optional[str] = TagFilterOption,
+    kind: Optional[str] = KindOption,
     template: Optional[Path] = typer.Option(
         None, "--template", "-t", help="Jinja2 prompt template file (placeholders: see above).", dir_okay=False
     ),
@@ -105,7 +104,8 @@ def ask(
     model: Optional[str] = ModelOption,
     json_: bool = JsonOption,
 ) -> None:
-    from ..answer import config_path, prepare, resolve_config
+    from ..answer import config_path, resolve_config
+    from ..views import answer_json
     from ..errors import LLMUnreachableError
 
     config = resolve_config(
@@ -117,22 +117,18 @@ def ask(
         temperature=temperature,
     )
     as_json = want_json(json_)
-    search_kwargs: dict[str, Any] = {"mode": mode, "min_score": min_score, "path": path, "tag": tag}
+    search_kwargs: dict[str, Any] = {"mode": mode, "min_score": min_score, "path": path, "tag": tag, "kind": kind}
     # A spinner on stderr until the first token: loading a model and reading a long prompt take seconds.
     spinner = err_console.status("Searching…") if err_console.is_terminal and not as_json else None
     if spinner:
         spinner.start()
     try:
         with open_index(index, model) as ix:
-            prepared = prepare(ix, question, k=k, template=template, llm=config, decline=not answer_anyway,
-                               **search_kwargs)
+            prepared = ix.prepare_answer(question, k=k, template=template, llm=config, decline=not answer_anyway,
+                                         **search_kwargs)
         if prepared.dropped:
-            err_console.print(
-                f"Note: left out the {prepared.dropped} lowest-ranked of {prepared.dropped + len(prepared.passages)} "
-                f"passages to fit the {prepared.context_tokens}-token context window.",
-                highlight=False,
-                soft_wrap=True,
-            )
+            note(f"Note: left out the {prepared.dropped} lowest-ranked of {prepared.dropped + len(prepared.passages)} "
+                 f"passages to fit the {prepared.context_tokens}-token context window.")
         if prepared.llm is None:
             if spinner:
                 spinner.stop()
@@ -140,7 +136,7 @@ def ask(
                 print_json(answer_json(prepared.answer()))
             else:
                 show_prompt(prepared)
-            err_console.print(CONFIGURE_HINT.format(path=config_path()), markup=False, highlight=False, soft_wrap=True)
+            note(CONFIGURE_HINT.format(path=config_path()))
             return
         if spinner:
             spinner.update(f"Asking {prepared.llm.model or 'the LLM'}…")
@@ -192,14 +188,13 @@ def stream_answer(prepared: "Prepared", *, quiet: bool, spinner: "Status | None"
 
 
 def _location(hit: "Hit | Any") -> str:
-    from ..answer.prompt import display_path
+    from ..views import display_path, span
 
-    span = f"{hit.line_start}" if hit.line_end == hit.line_start else f"{hit.line_start}-{hit.line_end}"
-    return f"{display_path(hit.path)}:{span}"
+    return f"{display_path(hit.path)}:{span(hit.line_start, hit.line_end)}"
 
 
 def sources_table(rows: list[tuple[int, Any]], title: str) -> Table:
-    from ..answer.prompt import source_trail
+    from ..views import source_trail
 
     table = Table(title=title, title_justify="left", title_style="bold", box=None, show_header=False, pad_edge=False)
     table.add_column("n", style="bold cyan", no_wrap=True)
@@ -233,21 +228,3 @@ def show_timings(answer: "Answer") -> None:
     if "total" in t:
         parts.append(f"{t['total']:.1f}s in all")
     err_console.print(" · ".join(parts), style="dim", highlight=False)
-
-
-def answer_json(answer: "Answer") -> dict[str, Any]:
-    """{question, answer, citations, passages, model, timings, dropped_passages, prompt}; answer is null with no LLM."""
-    return {
-        "question": answer.question,
-        "answer": answer.text if answer.model is not None else None,
-        "citations": [dict(dataclasses.asdict(c), location=c.location) for c in answer.citations],
-        "passages": [
-            dict(dataclasses.asdict(hit), number=n, location=hit.location, scores=clean_scores(hit.scores))
-            for n, hit in enumerate(answer.passages, start=1)
-        ],
-        "model": answer.model,
-        "timings": {key: round(value, 4) for key, value in answer.timings.items()},
-        "dropped_passages": answer.dropped_passages,
-        "declined": answer.declined,
-        "prompt": answer.prompt,
-    }

@@ -11,7 +11,7 @@ from .app import JsonOption, ModeOption, ModelOption, app, console, err_console,
 if TYPE_CHECKING:
     from ..evaluate.runner import EvalResult
 
-PHASES = {"scan": "Reading corpus", "embed": "Embedding", "query": "Searching"}
+PHASES = {"scan": "Reading corpus", "query": "Searching"}
 
 
 @app.command("eval")
@@ -33,20 +33,11 @@ def eval_(
 
     The corpus is indexed as `embedsearch index` would (a document scores by its best passage) and the index is cached, so a second run only searches.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from ..evaluate.runner import run
+    from .index import progress_bar
 
     as_json = want_json(json_)
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   console=err_console, disable=not err_console.is_terminal, transient=True)
-    tasks: dict[str, int] = {}
-
-    def progress(phase: str, done: int, total: int) -> None:
-        if phase not in tasks:
-            tasks[phase] = bar.add_task(PHASES.get(phase, phase), total=total or None)
-        bar.update(tasks[phase], completed=done, total=total or None)
-
+    bar, progress = progress_bar(disable=not err_console.is_terminal, phases=PHASES)
     with bar:
         result = run(dataset, model=model, index_path=index, k=k, limit=limit, mode=mode, progress=progress)
     if as_json:

@@ -1,72 +1,110 @@
-"""`embedsearch index FOLDER` and `embedsearch status`."""
+"""`embedsearch index FOLDER`, `embedsearch status` and `embedsearch get PATH[:LINES]`."""
 from __future__ import annotations
 
 import datetime
+import re
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
-from .app import IndexOption, JsonOption, ModelOption, app, console, err_console, handle_errors, open_index, print_json, want_json
+from .app import (IndexOption, JsonOption, ModelOption, app, console, err_console, handle_errors, note, open_index,
+                  print_json, want_json)
+
+PHASES = {"scan": "Reading", "chunk": "Splitting", "embed": "Embedding"}
+
+
+def parse_size(text: str) -> int:
+    """'5MB', '500k', '1048576' -> bytes (0: no limit)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*", text.lower())
+    if not match:
+        raise typer.BadParameter(f"{text!r} is not a size: use e.g. 5MB, 500KB or a number of bytes")
+    number, unit = float(match.group(1)), match.group(2)
+    return int(number * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit])
+
+
+def progress_bar(disable: bool, phases: dict[str, str] | None = None) -> tuple[Any, Any]:
+    """A rich progress bar on stderr and the `(phase, done, total, file)` callback that drives it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(),
+                   TimeRemainingColumn(), TextColumn("[dim]{task.fields[file]}", justify="left"),
+                   console=err_console, disable=disable, transient=True)
+    tasks: dict[str, Any] = {}
+    names = {**PHASES, **(phases or {})}
+
+    def progress(phase: str, done: int, total: int, detail: str = "") -> None:
+        from ..views import display_path
+
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(names.get(phase, phase), total=total or None, file="")
+        name = display_path(detail) if detail else ""
+        if len(name) > 30:
+            name = "…" + name[-29:]
+        bar.update(tasks[phase], completed=done, total=total or None, file=name)
+
+    return bar, progress
 
 
 @app.command()
 @handle_errors
 def index(
-    folder: Path = typer.Argument(..., help="Folder of .md, .markdown and .txt posts (searched recursively), or one file."),
+    folder: Path = typer.Argument(
+        ..., help="Folder of posts (searched recursively: .md, .markdown, .txt, .html, .htm, WordPress .xml), or one file."
+    ),
     index: Optional[Path] = IndexOption,
     model: Optional[str] = ModelOption,
     rebuild: bool = typer.Option(False, "--rebuild", help="Forget everything in the index and embed all again."),
+    max_file_size: Optional[str] = typer.Option(
+        None, "--max-file-size", help="Skip files larger than this (e.g. 5MB; 0: no limit). Default: 5MB."
+    ),
+    vector_store: Optional[str] = typer.Option(
+        None, "--vector-store", envvar="EMBEDSEARCH_VECTOR_STORE", show_envvar=True,
+        help="Where a NEW index keeps its vectors: faiss (default, in the index folder) or milvus:URI "
+        "(a local .db file runs Milvus Lite; http://host:19530 a Milvus server).",
+    ),
     json_: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Index posts: split them into passages and embed them.
 
-    Re-running it embeds only new or changed passages; passages of deleted files are removed.
+    Creates the index if needed. Re-running it embeds only new or changed passages; passages of
+    deleted files are removed. Ctrl-C keeps everything finished so far: run it again to go on.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from ..indexer import Interrupted
 
-    from ..index import Interrupted
-
-    ix = open_index(index, model, create=True)
-    show = console.is_terminal and not json_
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   console=err_console, disable=not err_console.is_terminal or json_, transient=True)
-    tasks: dict[str, int] = {}
-
-    def progress(phase: str, done: int, total: int) -> None:
-        if phase not in tasks:
-            tasks[phase] = bar.add_task("Reading files" if phase == "scan" else "Embedding", total=total or None)
-        bar.update(tasks[phase], completed=done, total=total or None)
-
+    limit = parse_size(max_file_size) if max_file_size is not None else None
+    ix = open_index(index, model, vector_store=vector_store)
+    bar, progress = progress_bar(disable=not err_console.is_terminal or json_)
     try:
         with bar:
-            report = ix.add(folder, rebuild=rebuild, progress=progress)
+            report = ix.add(folder, rebuild=rebuild, progress=progress, max_file_size=limit)
     except Interrupted as exc:
         r = exc.report
-        err_console.print(f"Interrupted: {r.new + r.changed} file(s) saved. Run the same command again to finish.")
+        note(f"Interrupted: {r.new + r.changed} file(s) saved. Run the same command again to finish.")
         raise typer.Exit(130) from None
     finally:
         ix.close()
 
-    for kind in ("empty", "binary", "undecodable"):
-        for name in getattr(report, f"skipped_{kind}"):
-            reason = {"empty": "empty", "binary": "binary", "undecodable": "not UTF-8 or CP949"}[kind]
-            err_console.print(f"[yellow]Skipped[/] {name}: {reason}", highlight=False)
+    from ..views import display_path, report_json
+
+    for name, reason in report.skipped:
+        note(f"Skipped {display_path(name)}: {reason}", style="yellow")
     if json_:
-        print_json({**report.__dict__, "tokens_per_second": report.tokens_per_second, "index": str(ix.path)})
+        print_json(report_json(report, str(ix.path)))
         return
-    line = report.summary()
-    if report.skipped:
-        line += f"; {report.skipped} skipped"
-    (console if show else err_console).print(line, highlight=False)
+    if console.is_terminal:
+        console.print(report.summary(), highlight=False)
+    else:
+        note(report.summary())
 
 
 @app.command()
 @handle_errors
 def status(index: Optional[Path] = IndexOption, json_: bool = JsonOption) -> None:
-    """Show what the index holds: documents, passages, model, size, last indexed."""
+    """Show what the index holds: documents, passages, model, vector store, size, last indexed."""
     with open_index(index, None) as ix:
         info = ix.status()
+        info["vector_store"].update(ix.vector_status())
     if want_json(json_):
         print_json(info)
         return
@@ -74,17 +112,50 @@ def status(index: Optional[Path] = IndexOption, json_: bool = JsonOption) -> Non
 
     table = Table(show_header=False, box=None)
     last = info["last_indexed"]
+    kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(info["kinds"].items()))
+    store = info["vector_store"]
     rows = {
-        "Index": info["path"],
+        "Index": info["path"] + (" (read-only)" if info["read_only"] else ""),
         "Documents": f"{info['documents']:,}",
-        "Passages": f"{info['chunks']:,}",
+        "Passages": f"{info['chunks']:,}" + (f" ({kinds})" if kinds else ""),
         "Model": f"{info['model']} ({info['dimension']}-d)" if info["model"] else "-",
+        "Vectors": f"{store['kind']}: {store.get('vectors', 0):,} vectors"
+        + (f" at {store['location']}" if store.get("location") and store["kind"] != "faiss" else ""),
         "Size": _size(info["size_bytes"]),
         "Last indexed": datetime.datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M") if last else "never",
     }
     for key, value in rows.items():
         table.add_row(f"[bold]{key}[/]", value)
     console.print(table)
+
+
+@app.command()
+@handle_errors
+def get(
+    location: str = typer.Argument(..., help="A document's path (or a unique tail of it), optionally with :LINE or :START-END."),
+    index: Optional[Path] = IndexOption,
+    json_: bool = JsonOption,
+) -> None:
+    """Print an indexed document, or some of its lines, e.g. `embedsearch get posts/llm.md:26-30`."""
+    path, start, end = parse_location(location)
+    with open_index(index, None) as ix:
+        doc = ix.get(path, start, end)
+    if want_json(json_):
+        from ..views import document_json
+
+        print_json(document_json(doc))
+        return
+    typer.echo(doc.text)
+
+
+def parse_location(location: str) -> tuple[str, int | None, int | None]:
+    """'a.md:12-20' -> ('a.md', 12, 20); 'a.md:12' -> ('a.md', 12, None); 'a.md' -> ('a.md', None, None)."""
+    match = re.fullmatch(r"(.+?):(\d+)(?:-(\d+))?", location)
+    if not match:
+        return location, None, None
+    start = int(match.group(2))
+    end = int(match.group(3)) if match.group(3) else None
+    return match.group(1), start, end
 
 
 def _size(n: float) -> str:

@@ -20,7 +20,7 @@ from . import beir
 from .metrics import dedupe, evaluate, latency_summary
 
 if TYPE_CHECKING:
-    from ..index import Index, Progress  # Progress: (phase, done, total); eval adds the phase "query"
+    from ..index import Index, Progress  # Progress: (phase, done, total, detail); eval adds the phase "query"
 
 # Every document of a data set is stored under this prefix: a later data set in the same
 # `--index` replaces it rather than mixing with it.
@@ -143,7 +143,7 @@ def run(
             seconds.append(time.perf_counter() - t0)
             rankings[query_id] = dedupe([h.path.removeprefix(SOURCE) for h in hits])
             if progress:
-                progress("query", n, len(queries))
+                progress("query", n, len(queries), "")
         query_seconds = time.perf_counter() - started
         identity = ix.embedder.identity
     finally:

@@ -1,4 +1,5 @@
-"""Stage 4: SQLite holds everything; FAISS is a derived index rebuilt from it."""
-from .database import Store
+"""Stage 4: SQLite holds everything (documents, chunks, vectors, the FTS index); vector stores derive from it."""
+from .database import Filter, Store, VectorRow
+from .vector_store import VectorStore, open_store
 
-__all__ = ["Store"]
+__all__ = ["Filter", "Store", "VectorRow", "VectorStore", "open_store"]

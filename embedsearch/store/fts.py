@@ -1,6 +1,6 @@
-"""Lexical retrieval: BM25 over an SQLite FTS5 table that lives in the index's own database.
+"""The lexical index: BM25 over an SQLite FTS5 table that lives in the index's own database.
 
-The FTS table holds pre-tokenised text (see `tokenize`): Python decides what a token is (Korean
+The FTS table holds pre-tokenised text (see `embedsearch.tokens`): Python decides what a token is (Korean
 character bigrams, lowercased English words) and FTS5's `unicode61` tokenizer only splits on the
 spaces between them. Keeping it in the same database means it is written in the same transaction
 as the chunks, so the two never drift apart, and a chunk's row is deleted by its id.
@@ -22,7 +22,7 @@ import math
 import sqlite3
 from typing import Collection, Iterable, Sequence
 
-from . import tokenize
+from .. import tokens
 
 TABLE = "chunks_fts"
 TOKENIZER = "unicode61 remove_diacritics 2"
@@ -32,12 +32,12 @@ MAX_QUERY_TOKENS = 64  # a pasted paragraph as a query: the first 64 distinct to
 
 def tokens_for_index(text: str) -> str:
     """The space-joined tokens stored in an FTS5 column."""
-    return " ".join(tokenize.tokens(text))
+    return " ".join(tokens.tokens(text))
 
 
 def query_tokens(query: str) -> list[str]:
     """The distinct tokens of a query, in order, at most MAX_QUERY_TOKENS."""
-    return list(dict.fromkeys(tokenize.tokens(query)))[:MAX_QUERY_TOKENS]
+    return list(dict.fromkeys(tokens.tokens(query)))[:MAX_QUERY_TOKENS]
 
 
 def fts_query(query: str) -> str | None:

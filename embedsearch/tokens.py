@@ -1,4 +1,4 @@
-"""Turn mixed Korean/English text into the tokens the lexical (FTS5) index stores and queries.
+"""Mixed Korean/English text -> the tokens the lexical (FTS5) index stores and queries.
 
 Korean glues particles and endings onto words ("임종석이", "임종석은"), so whitespace words
 rarely match. Overlapping character bigrams of each Hangul run do: both words above yield 임종

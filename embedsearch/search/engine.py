@@ -1,0 +1,169 @@
+"""The search engine: a query -> ranked Hits, by meaning (dense), by words (lexical), or both (hybrid).
+
+It owns everything between the stores and the caller: checking the query, running the
+retrievers against one consistent snapshot of the database, fusing their lists
+(`fusion.fuse`), the calibrated "is anything here relevant" signal, filters, and collapsing an
+author's repeated paragraphs into one hit that lists the other places it appears.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from ..errors import EmbedsearchError
+from ..records import Hit
+from ..text import nfc
+from . import DEFAULT_MODE, HYBRID_CANDIDATES, MODES, fusion
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..store import Filter, Store, VectorStore
+
+# A query longer than this is a mistake (a pasted file): the model reads only its first ~512
+# tokens (about 1,000-2,000 characters), and a 100,000-character query took 51.6 s to embed.
+MAX_QUERY_CHARS = 4_000
+MAX_K = 1_000
+KINDS = ("prose", "code")
+# The relevance signal's thresholds were calibrated for the bundled model's cosines, and its
+# lexical coverage needs IDF statistics that mean something: below this many chunks they don't.
+RELEVANCE_MIN_CHUNKS = 50
+
+
+def check_query(query: str) -> str:
+    """The query, NFC-normalised and stripped; an error for an empty or overlong one."""
+    query = nfc(query).strip()
+    if not query:
+        raise EmbedsearchError("empty query")
+    if len(query) > MAX_QUERY_CHARS:
+        raise EmbedsearchError(
+            f"the query is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,} "
+            "(the model reads only about the first 500 tokens): shorten it"
+        )
+    return query
+
+
+def check_filter(flt: "Filter") -> None:
+    """One clear line for a filter that can match nothing by mistake."""
+    if flt.kind and flt.kind not in KINDS:
+        raise EmbedsearchError(f"unknown kind {flt.kind!r}: use prose or code")
+    if flt.path is not None:
+        problem = _glob_problem(flt.path)
+        if problem:
+            raise EmbedsearchError(f"--path {flt.path!r}: {problem}")
+
+
+def _glob_problem(pattern: str) -> str | None:
+    if not pattern.strip():
+        return "empty pattern"
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "[":
+            j = i + 1
+            if j < len(pattern) and pattern[j] in "^!":
+                j += 1
+            if j < len(pattern) and pattern[j] == "]":  # "[]x]": a leading ] is a member
+                j += 1
+            close = pattern.find("]", j)
+            if close < 0:
+                return "unclosed '[' in the glob (write [[] for a literal '[')"
+            i = close
+        i += 1
+    return None
+
+
+class SearchEngine:
+    def __init__(
+        self,
+        db: "Store",
+        vectors: "Callable[[], VectorStore]",
+        embed_query: "Callable[[str], np.ndarray]",
+        calibrated_model: bool,
+    ) -> None:
+        self.db = db
+        self._vectors = vectors  # synced on each dense search; lexical search never loads FAISS
+        self._embed_query = embed_query
+        self.calibrated_model = calibrated_model
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        mode: str | None = None,
+        min_score: float | None = None,
+        flt: "Filter | None" = None,
+    ) -> list[Hit]:
+        """The k passages that best match `query`, best first (see `Index.search`)."""
+        mode = mode or DEFAULT_MODE
+        if mode not in MODES:
+            raise EmbedsearchError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+        query = check_query(query)
+        if not 1 <= k <= MAX_K:
+            raise EmbedsearchError(f"k must be between 1 and {MAX_K}")
+        if flt:
+            check_filter(flt)
+        flt = flt or None
+
+        vectors = self._vectors() if mode != "lexical" else None  # caught up with committed changes
+        with self.db.snapshot():
+            return self._search(query, k, mode, min_score, flt, vectors)
+
+    def _search(self, query: str, k: int, mode: str, min_score: float | None, flt: "Filter | None",
+                vectors: "VectorStore | None") -> list[Hit]:
+        calibrated = self.calibrated_model and self.db.lexical_count() >= RELEVANCE_MIN_CHUNKS
+        # extra candidates: repeated paragraphs collapse into one hit
+        wanted = k + min(k, 20)
+        candidates = max(wanted, HYBRID_CANDIDATES)
+        dense: list[tuple[int, float]] = []
+        if vectors is not None:
+            vector = self._embed_query(query)
+            dense = vectors.search(vector, candidates if mode == "hybrid" else wanted, flt)
+        # dense mode ranks by cosine alone, but its relevance signal needs the lexical evidence too
+        lexical: list[tuple[int, float]] = []
+        if mode != "dense" or calibrated:
+            lexical = self.db.lexical_search(query, wanted if mode == "lexical" else candidates, flt)
+
+        relevant: dict[int, bool] = {}
+        if mode == "lexical":
+            ranked, parts = lexical, {i: {"lexical": s} for i, s in lexical}
+        else:
+            corpus_hangul = self.db.meta().get("corpus_hangul")
+            ideal = self.db.lexical_ideal(query) if lexical else 0.0
+            info = fusion.QueryInfo(query, ideal, float(corpus_hangul) if corpus_hangul else None)
+            fused = fusion.fuse(dense, lexical, info)
+            if mode == "hybrid":
+                ranked, parts = [(f.chunk_id, f.score) for f in fused], {f.chunk_id: f.parts for f in fused}
+            else:
+                ranked, parts = dense, {i: {"dense": s} for i, s in dense}
+            if calibrated:
+                relevant = {f.chunk_id: fusion.is_relevant(f, info) for f in fused}
+        if min_score is not None:
+            ranked = [(i, s) for i, s in ranked if s >= min_score]
+        hits = self._hits(ranked, parts, k)
+        for hit in hits:
+            hit.relevant = relevant.get(hit.chunk_id)
+        return hits
+
+    def _hits(self, ranked: list[tuple[int, float]], parts: dict[int, dict[str, float]], k: int) -> list[Hit]:
+        """Hits for the ranked ids, best first; a paragraph the author repeated appears once."""
+        rows = self.db.chunk_rows([i for i, _ in ranked])
+        hits: list[Hit] = []
+        hashes: dict[str, Hit] = {}
+        for i, score in ranked:
+            row = rows.get(i)
+            if row is None:  # deleted by a concurrent writer since the vector store was read
+                continue
+            if row["text_hash"] and row["text_hash"] in hashes:
+                continue
+            hit = Hit(score=score, text=row["text"], path=row["path"], line_start=row["line_start"],
+                      line_end=row["line_end"], heading=row["heading"], title=row["title"], chunk_id=i,
+                      rank=len(hits) + 1, scores=parts.get(i, {}), kind=row["kind"], language=row["language"])
+            hits.append(hit)
+            if row["text_hash"]:
+                hashes[row["text_hash"]] = hit
+            if len(hits) == k:
+                break
+        for h, places in self.db.copies(list(hashes)).items():
+            hit = hashes[h]
+            hit.also = [f"{path}:{line}" for cid, path, line in places if cid != hit.chunk_id]
+        return hits

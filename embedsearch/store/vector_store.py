@@ -1,0 +1,225 @@
+"""The vector-store interface: where chunk vectors are searched, derived from SQLite and kept in step with it.
+
+SQLite holds every vector; a vector store is an index over them that can always be rebuilt from
+it. Each backend implements five primitives (`_upsert`, `_delete`, `_search`, `_count`,
+`_clear`) plus loading and persisting its own state; this base class does the rest, the same for
+every backend:
+
+- `sync()` catches up with the database by replaying its vector log (the chunk ids changed
+  since the sequence number the store reflects): delete those ids, re-add the ones that still
+  exist. An edit to one paragraph costs one delete and one add, not a rebuild. A store that is
+  missing, damaged, or older than what the log still holds is rebuilt from SQLite.
+- `search(vector, k, filter)` under a read lock, `upsert`/`delete`/`sync` under a write lock, so
+  a server's search threads and its watcher never see a half-applied change.
+
+Backends are registered by name (`register("faiss", "module:Class")`) and chosen when an index is
+created (`--vector-store faiss` or `milvus:URI`); the choice is recorded in the index's meta and
+an index can't be opened with another store.
+"""
+from __future__ import annotations
+
+import importlib
+import threading
+from abc import ABC, abstractmethod
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Sequence
+
+import numpy as np
+
+from ..errors import EmbedsearchError
+
+if TYPE_CHECKING:
+    from .database import Filter, Store, VectorRow
+
+DEFAULT = "faiss"
+_BACKENDS: dict[str, str] = {
+    "faiss": "embedsearch.store.faiss_store:FaissStore",
+    "milvus": "embedsearch.store.milvus_store:MilvusStore",
+}
+
+
+def register(name: str, target: str) -> None:
+    """Make a backend available as `--vector-store name[:location]`; target is "module:Class"."""
+    _BACKENDS[name] = target
+
+
+def names() -> list[str]:
+    return sorted(_BACKENDS)
+
+
+def parse_spec(spec: str | None) -> tuple[str, str]:
+    """"faiss" -> ("faiss", ""); "milvus:./x.db" -> ("milvus", "./x.db"). Unknown names are an error."""
+    spec = (spec or DEFAULT).strip()
+    name, _, location = spec.partition(":")
+    name = name.lower()
+    if name not in _BACKENDS:
+        raise EmbedsearchError(f"unknown vector store {spec!r}: use one of {', '.join(names())} (e.g. milvus:URI)")
+    return name, location
+
+
+def backend_class(name: str) -> type["VectorStore"]:
+    module, _, attr = _BACKENDS[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def open_store(spec: str, db: "Store", dim: int) -> "VectorStore":
+    """The vector store an index was created with, loaded (not yet synced)."""
+    name, location = parse_spec(spec)
+    store = backend_class(name)(db, dim, location)
+    store.load()
+    return store
+
+
+class RWLock:
+    """Many readers or one writer (searches run together; a sync waits for them and holds them off)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+class VectorStore(ABC):
+    """Vectors of chunks, searchable by inner product (vectors are L2-normalised: cosine)."""
+
+    name: ClassVar[str]
+    # True for a store other processes share (a Milvus server): only writers sync it, readers
+    # search it as it is. False for an in-process index (FAISS): every process catches up itself.
+    shared: ClassVar[bool] = False
+
+    def __init__(self, db: "Store", dim: int, location: str = "") -> None:
+        self.db = db
+        self.dim = dim
+        self.location = location
+        self.seq = -1  # the vector-log position this store reflects; -1: nothing loaded
+        self.stats = {"rebuilds": 0, "upserted": 0, "deleted": 0, "persisted": 0}
+        self._lock = RWLock()
+        self._sync_lock = threading.Lock()
+
+    @classmethod
+    def normalise_location(cls, location: str) -> str:
+        """The location as recorded in the index's meta (e.g. a local file made absolute)."""
+        return location
+
+    # -- what a backend implements ----------------------------------------------------------
+
+    @abstractmethod
+    def load(self) -> None:
+        """Load persisted state and set `self.seq` (-1 when there is none to load)."""
+
+    @abstractmethod
+    def persist(self) -> None:
+        """Make the applied state durable, recording `self.seq`."""
+
+    @abstractmethod
+    def _upsert(self, rows: "list[VectorRow]") -> None: ...
+
+    @abstractmethod
+    def _delete(self, ids: Sequence[int]) -> None: ...
+
+    @abstractmethod
+    def _search(self, vector: np.ndarray, k: int, flt: "Filter | None") -> list[tuple[int, float]]: ...
+
+    @abstractmethod
+    def _count(self) -> int: ...
+
+    @abstractmethod
+    def _clear(self) -> None: ...
+
+    def persist_due(self) -> bool:
+        """Whether a writer should persist now (FAISS: when replaying the log gets long)."""
+        return True
+
+    def describe(self) -> dict[str, Any]:
+        """What `status` shows about the store."""
+        return {"kind": self.name, "location": self.location or None, "vectors": self.count()}
+
+    def close(self) -> None:
+        pass
+
+    # -- the interface ------------------------------------------------------------------------
+
+    def upsert(self, rows: "list[VectorRow]") -> None:
+        """Add vectors, replacing any with the same ids."""
+        if rows:
+            with self._lock.write():
+                self._upsert(rows)
+            self.stats["upserted"] += len(rows)
+
+    def delete(self, ids: Sequence[int]) -> None:
+        """Remove vectors by id (ids not present are ignored)."""
+        if len(ids):
+            with self._lock.write():
+                self._delete(ids)
+            self.stats["deleted"] += len(ids)
+
+    def search(self, vector: np.ndarray, k: int, flt: "Filter | None" = None) -> list[tuple[int, float]]:
+        """(chunk id, cosine) of the k nearest vectors that pass the filter, best first."""
+        if k <= 0:
+            return []
+        query = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(-1))
+        with self._lock.read():
+            return self._search(query, k, flt or None)
+
+    def count(self) -> int:
+        with self._lock.read():
+            return self._count()
+
+    def sync(self) -> bool:
+        """Catch up with the database; True when anything changed. Rebuilds only when it must."""
+        with self._sync_lock:
+            db = self.db
+            with db.snapshot():
+                head = db.head_seq()
+                if self.seq == head:
+                    return False
+                if self.seq < db.log_floor() or self.seq > head:
+                    self.rebuild(head)
+                    return True
+                changed = db.changed_since(self.seq, head)
+                rows = [row for batch in db.vector_rows(changed) for row in batch]
+            with self._lock.write():
+                self._delete(changed)
+                self._upsert(rows)
+                self.seq = head
+            self.stats["deleted"] += len(changed)
+            self.stats["upserted"] += len(rows)
+            return True
+
+    def rebuild(self, head: int | None = None) -> None:
+        """Forget everything and add every vector in SQLite (a missing or stale store)."""
+        db = self.db
+        with db.snapshot():
+            head = db.head_seq() if head is None else head
+            with self._lock.write():
+                self._clear()
+                for batch in db.vector_rows():
+                    self._upsert(batch)
+                self.seq = head
+        self.stats["rebuilds"] += 1

@@ -1,0 +1,262 @@
+"""How results look to the outside: one JSON shape and one plain-text shape for hits, answers, documents
+and index runs, shared by the CLI, the HTTP server and the MCP server.
+
+Plain text reads like ripgrep's or qmd's results, which suit passages better than a table: a
+header line per hit (`1. path:line  score  title > heading`) and the snippet under it, indented
+and wrapped by display width, so Korean (two columns a syllable) is wrapped between words, never
+cut. Paths under the working directory are shown relative to it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from typing import Any, Iterable, Sequence
+
+from .records import Answer, DocumentText, Hit, IndexReport
+
+SNIPPET_CHARS = 240  # about three 80-column lines of Korean, five of English
+INDENT = "   "
+
+
+def display_path(path: str) -> str:
+    """A path relative to the working directory when it is inside it: shorter, and clickable in terminals."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def span(line_start: int, line_end: int) -> str:
+    return f"{line_start}" if line_end == line_start else f"{line_start}-{line_end}"
+
+
+def heading_trail(heading: str) -> str:
+    """'# A > ## B' -> 'A > B': the markdown markers mean nothing to a reader."""
+    parts = [part.strip().lstrip("#").strip() for part in heading.split(" > ")]
+    return " > ".join(part for part in parts if part)
+
+
+def source_trail(title: str, heading: str, path: str = "") -> str:
+    """'title > heading > subheading', without repeating a title that is also the first heading."""
+    from pathlib import Path
+
+    parts = [title or (Path(path).stem if path else "")]
+    for part in heading_trail(heading).split(" > "):
+        if part and part != parts[-1]:
+            parts.append(part)
+    return " > ".join(part for part in parts if part)
+
+
+# -- query terms in a text --------------------------------------------------------------------
+
+_WORD = re.compile(r"\w+")
+
+
+def term_spans(text: str, query: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of `text` that match the query's lexical tokens, merged.
+
+    The same tokens the lexical index uses: Korean character bigrams (so "임종석이" lights up
+    for "임종석은"), English words without stop words, plurals folded.
+    """
+    from . import tokens
+
+    wanted = set(tokens.tokens(query))
+    if not wanted:
+        return []
+    spans: list[tuple[int, int]] = []
+    for word in _WORD.finditer(text):
+        offset = word.start()
+        for run in re.finditer(r"[\uac00-\ud7a3]+|[0-9]+|[^\W0-9_\uac00-\ud7a3]+", word.group()):
+            piece, start = run.group().lower(), offset + run.start()
+            if "\uac00" <= piece[0] <= "\ud7a3":
+                if len(piece) == 1:
+                    if piece in wanted:
+                        spans.append((start, start + 1))
+                    continue
+                for i in range(len(piece) - 1):
+                    if piece[i : i + 2] in wanted:
+                        spans.append((start + i, start + i + 2))
+            elif (tokens.latin_token(piece) or "") in wanted:
+                spans.append((start, start + len(piece)))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def snippet(text: str, query: str = "", limit: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]]]:
+    """The passage flattened to one paragraph, cut to about `limit` characters around the first
+    query term (at spaces, marked with "…"), and the query terms' spans in it."""
+    flat = " ".join(text.split())
+    spans = term_spans(flat, query) if query else []
+    if len(flat) <= limit:
+        return flat, spans
+    first = spans[0][0] if spans else 0
+    start = max(0, first - limit // 4)
+    if start:
+        space = flat.rfind(" ", 0, start)
+        start = space + 1 if space >= 0 and start - space < 40 else start
+    end = min(len(flat), start + limit)
+    if end < len(flat):
+        space = flat.rfind(" ", start + limit // 2, end)
+        end = space if space > 0 else end
+    prefix = "…" if start else ""
+    suffix = "…" if end < len(flat) else ""
+    piece = prefix + flat[start:end].strip() + suffix
+    shift = len(prefix) - start - (len(flat[start:end]) - len(flat[start:end].lstrip()))
+    kept = [(s + shift, e + shift) for s, e in spans if s >= start and e <= end]
+    return piece, kept
+
+
+# -- JSON ---------------------------------------------------------------------------------
+
+def clean_scores(scores: dict[str, float]) -> dict[str, float | None]:
+    """Rounded, with NaN (a retriever that did not find the passage) as null: valid JSON."""
+    return {k: (None if v != v else round(v, 4)) for k, v in scores.items()}
+
+
+def hit_json(hit: Hit, *, query: str = "", explain: bool = False) -> dict[str, Any]:
+    """One hit as JSON; with the query, a snippet and the spans of its terms in it."""
+    out: dict[str, Any] = {
+        "rank": hit.rank,
+        "chunk_id": hit.chunk_id,
+        "score": round(hit.score, 4),
+        "path": hit.path,
+        "line_start": hit.line_start,
+        "line_end": hit.line_end,
+        "location": f"{display_path(hit.path)}:{hit.line_start}",
+        "title": hit.title,
+        "heading": hit.heading,
+        "kind": hit.kind,
+        "language": hit.language or None,
+        "text": hit.text,
+        "also": [f"{display_path(p)}:{line}" for p, line in (a.rsplit(":", 1) for a in hit.also)],
+    }
+    if query:
+        out["snippet"], spans = snippet(hit.text, query)
+        out["highlights"] = [list(s) for s in spans]
+    if hit.relevant is not None:
+        out["relevant"] = hit.relevant
+    if explain and hit.scores:
+        out["scores"] = clean_scores(hit.scores)
+    return out
+
+
+def citation_json(citation: Any) -> dict[str, Any]:
+    return dict(dataclasses.asdict(citation), location=citation.location)
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """{question, answer, citations, passages, model, timings, ...}; answer is null with no LLM."""
+    return {
+        "question": answer.question,
+        "answer": answer.text if answer.model is not None else None,
+        "citations": [citation_json(c) for c in answer.citations],
+        "passages": [
+            dict(hit_json(hit, explain=True), number=n) for n, hit in enumerate(answer.passages, start=1)
+        ],
+        "model": answer.model,
+        "timings": {key: round(value, 4) for key, value in answer.timings.items()},
+        "dropped_passages": answer.dropped_passages,
+        "declined": answer.declined,
+        "prompt": answer.prompt,
+    }
+
+
+def document_json(doc: DocumentText) -> dict[str, Any]:
+    return dict(dataclasses.asdict(doc), location=f"{display_path(doc.path)}:{span(doc.line_start, doc.line_end)}")
+
+
+def report_json(report: IndexReport, index: str = "") -> dict[str, Any]:
+    out = dataclasses.asdict(report)
+    out["skipped"] = [{"path": p, "reason": r} for p, r in report.skipped]
+    out["tokens_per_second"] = round(report.tokens_per_second, 1)
+    if index:
+        out["index"] = index
+    return out
+
+
+# -- plain text -----------------------------------------------------------------------------
+
+def hit_header(hit: Hit) -> str:
+    """'1. path:line  0.912  title > heading' (the score marked '?' when not backed as relevant)."""
+    score = f"{hit.score:.3f}" + ("?" if hit.relevant is False else "")
+    kind = f"  [{hit.language or 'code'}]" if hit.kind == "code" else ""
+    trail = source_trail(hit.title, hit.heading, hit.path)
+    return f"{hit.rank}. {display_path(hit.path)}:{hit.line_start}  {score}{kind}  {trail}".rstrip()
+
+
+def hits_text(hits: Sequence[Hit], query: str = "", width: int = 80) -> str:
+    """Hits as plain text wrapped to `width` display columns (MCP results, pipes that want text)."""
+    blocks = []
+    for hit in hits:
+        lines = wrap(hit_header(hit), width, indent=INDENT)
+        text, _ = snippet(hit.text, query)
+        lines += wrap(text, width, first=INDENT, indent=INDENT)
+        if hit.also:
+            lines += wrap("also: " + ", ".join(display_path(a) for a in hit.also), width, first=INDENT, indent=INDENT)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def answer_text(answer: Answer) -> str:
+    """The answer, then a Sources list mapping each [n] to path:line and heading."""
+    lines = [answer.text.strip() or "(no answer)", ""]
+    if answer.citations:
+        lines.append("Sources")
+        rows: Iterable[tuple[int, Any]] = [(c.number, c) for c in answer.citations]
+    else:
+        lines.append("Sources (the answer cited none; these were retrieved)")
+        rows = enumerate(answer.passages, start=1)
+    for n, item in rows:
+        lines.append(f"[{n}] {display_path(item.path)}:{span(item.line_start, item.line_end)}  "
+                     f"{source_trail(item.title, item.heading, item.path)}")
+    return "\n".join(lines)
+
+
+def cell_width(text: str) -> int:
+    """Display columns: East Asian wide and full-width characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def wrap(text: str, width: int, *, first: str = "", indent: str = "") -> list[str]:
+    """Wrap at spaces by display width; a word wider than a line is split between characters.
+
+    Every character of `text` is kept (only the spaces where lines break are dropped).
+    """
+    lines: list[str] = []
+    line = first
+    room = max(10, width)
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line.strip() else line + word
+        if cell_width(candidate) <= room:
+            line = candidate
+            continue
+        if line.strip():
+            lines.append(line)
+        line = indent
+        while cell_width(indent + word) > room:  # a very long word (a URL, a run of code)
+            cut = _fit(word, room - cell_width(indent))
+            lines.append(indent + word[:cut])
+            word = word[cut:]
+        line = indent + word
+    if line.strip():
+        lines.append(line)
+    return lines
+
+
+def _fit(word: str, columns: int) -> int:
+    used = 0
+    for i, c in enumerate(word):
+        used += cell_width(c)
+        if used > columns:
+            return max(1, i)
+    return len(word)
