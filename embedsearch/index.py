@@ -576,20 +576,6 @@ def _smallest_first(paths: Iterable[Path]) -> list[Path]:
     return sorted(paths, key=size)
 
 
-def _compat_files() -> None:  # TEMPORARY until files/ exports read_documents/display_name/real_path/Skip
-    from . import files
-    from .files import decode
-
-    if not hasattr(files, "read_documents"):
-        files.display_name = lambda p: str(p)  # type: ignore[attr-defined]
-        files.real_path = lambda n: Path(n)  # type: ignore[attr-defined]
-        files.read_documents = lambda p, **k: [files.read_document(p)]  # type: ignore[attr-defined]
-        files.Skip = decode.Skip  # type: ignore[attr-defined]
-
-
-_compat_files()
-
-
 def _file_lines(name: str) -> list[str] | None:
     """The lines of a stored document's file as it is now; None when it can't be read."""
     from . import files
