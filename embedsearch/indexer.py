@@ -177,6 +177,7 @@ class Indexer:
                                              [known[c.content_hash] for c in p.chunks])
             for p in group:
                 setattr(report, p.status, getattr(report, p.status) + 1)
+                report.touched.append(p.document.path)
             report.chunks_embedded += len(new)
             report.chunks_reused += sum(len(p.chunks) for p in group) - len(new)
             self.vectors.sync()  # in place: only this group's chunks
@@ -184,11 +185,12 @@ class Indexer:
     # -- 3. remove and finish -----------------------------------------------------------------
 
     def _remove(self, scope: Scope, seen: set[str], report: IndexReport) -> None:
-        gone = [doc_id for path, (doc_id, _, _) in self.existing(scope).items() if path not in seen]
+        gone = {path: doc_id for path, (doc_id, _, _) in self.existing(scope).items() if path not in seen}
         if gone:
             with self.db.transaction():
-                self.db.delete_documents(gone)
+                self.db.delete_documents(list(gone.values()))
             report.removed = len(gone)
+            report.touched.extend(gone)
 
     def _finish(self, report: IndexReport, *, persist: bool) -> None:
         if report.new or report.changed or report.removed or "corpus_hangul" not in self.db.meta():

@@ -116,6 +116,7 @@ class IndexReport:
     seconds: float = 0.0
     # (file name, why it was not indexed): empty, binary, undecodable, too large, unsupported
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    touched: list[str] = field(default_factory=list)  # documents added, changed or removed
     interrupted: bool = False
 
     @property

@@ -6,7 +6,7 @@ import importlib
 from .app import app
 
 # One module per command; each registers itself on `app` when imported.
-for _name in ("index", "search", "ask", "eval"):
+for _name in ("index", "search", "ask", "eval", "watch", "mcp", "serve"):
     try:
         importlib.import_module(f"{__name__}.{_name}")
     except ModuleNotFoundError as exc:  # a command whose module isn't there yet
