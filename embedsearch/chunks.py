@@ -24,8 +24,9 @@ including the `passage: ` prefix and two special tokens, and it windows longer i
 so 512 is a hard ceiling. The merge floor keeps one-line list items from becoming chunks of
 their own, while leaving most real paragraphs alone.
 
-Time is linear in the text's size: each character is tokenized a bounded number of times (a
-2 MB one-line file took 51 s before, see benchmarks/pathological_files.py).
+Time is linear in the text's size: each character is tokenized about twice, once in its piece
+and once in its chunk (a 2 MB one-line file took 51 s before; see
+benchmarks/pathological_files.py for today's figures).
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from .text import content_hash, split_sentences
 
 CHUNKER_VERSION = 3  # 2: title and heading path embedded with the text; 3: code kind, introductions
 INTRO_MAX_TOKENS = 96  # a longer last sentence is a paragraph's conclusion, not an introduction
+LONG = 16_384  # characters: far more than a window holds (~1,500 for Korean, ~2,500 for English)
 
 
 @dataclass(frozen=True)
@@ -102,12 +104,12 @@ def make_chunks(
 
     pieces: list[_Piece] = []
     for index, paragraph in enumerate(paragraphs):
-        n = count_tokens(paragraph.text)
-        if n <= limit(paragraph.heading):
+        n = count_tokens(paragraph.text) if len(paragraph.text) <= LONG else 0  # 0: longer than any window
+        if n and n <= limit(paragraph.heading):
             pieces.append(_Piece(paragraph, n, index, index))
         else:
             pieces.extend(_Piece(p, k, index, index)
-                          for p, k in _split(paragraph, count_tokens, limit(paragraph.heading), overhead))
+                          for p, k in _split(paragraph, count_tokens, limit(paragraph.heading), overhead, n))
 
     merged = _merge_short(pieces, sizes, overhead, count_tokens, limit)
     chunks = []
@@ -212,16 +214,18 @@ def _merge_short(
 
 
 def _split(
-    paragraph: Paragraph, count_tokens: Callable[[str], int], max_tokens: int, overhead: int
+    paragraph: Paragraph, count_tokens: Callable[[str], int], max_tokens: int, overhead: int, known: int = 0
 ) -> list[tuple[Paragraph, int]]:
     """Pack sentences (lines, for code) into pieces of about equal size, each within max_tokens,
-    keeping line spans."""
+    keeping line spans. `known`: the paragraph's token count, when counted already."""
     if paragraph.kind == "code":
         units = paragraph.text.splitlines(keepends=True)
     else:
         units = split_sentences(paragraph.text)
-    units = [u for unit in units for u in _fit(unit, count_tokens, max_tokens)]
-    sizes = [count_tokens(u) - overhead for u in units]
+    counted = [(u, n) for unit in units
+               for u, n in _fit(unit, count_tokens, max_tokens, known if len(units) == 1 else 0)]
+    units = [u for u, _ in counted]
+    sizes = [n - overhead for _, n in counted]
     total = sum(sizes)
     budget = max_tokens - overhead - 8  # slack for tokens that merge across a sentence boundary
     parts = max(1, -(-total // budget))
@@ -235,20 +239,23 @@ def _split(
     for unit, n in zip(units, sizes):
         if buf and buf_tokens + n > target:
             text = "".join(buf)
-            out.extend(_piece(paragraph, lines, offset, text, count_tokens, max_tokens, overhead))
+            out.extend(_piece(paragraph, lines, offset, text, count_tokens, max_tokens, overhead,
+                              buf_tokens + overhead if len(buf) == 1 else 0))
             offset += len(text)
             buf, buf_tokens = [], 0
         buf.append(unit)
         buf_tokens += n
     if "".join(buf).strip():
-        out.extend(_piece(paragraph, lines, offset, "".join(buf), count_tokens, max_tokens, overhead))
+        out.extend(_piece(paragraph, lines, offset, "".join(buf), count_tokens, max_tokens, overhead,
+                          buf_tokens + overhead if len(buf) == 1 else 0))
     return out
 
 
 def _piece(
     paragraph: Paragraph, lines: _Lines, offset: int, text: str, count_tokens: Callable[[str], int], max_tokens: int,
-    overhead: int,
+    overhead: int, known: int,
 ) -> list[tuple[Paragraph, int]]:
+    """One piece of a split paragraph; `known` is its token count when it is one counted unit."""
     lead = len(text) - len(text.lstrip())
     stripped = text.strip()
     if not stripped:
@@ -256,21 +263,25 @@ def _piece(
     line_start = lines.at(offset + lead)
     line_end = lines.at(offset + lead + len(stripped) - 1)
     piece = replace(paragraph, text=stripped, line_start=line_start, line_end=max(line_start, line_end))
-    n = count_tokens(stripped)
+    n = known or count_tokens(stripped)
     if n > max_tokens:  # the estimate was off: split this piece again, more finely
         return _split(piece, count_tokens, max_tokens - 16, overhead)
     return [(piece, n)]
 
 
-def _fit(unit: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
-    """A sentence (or line) that alone exceeds the window is cut into windows at spaces, or
-    between characters. One count of the whole gives its characters per token, so each window
-    is cut to size at once; a window that still comes out too long is cut again."""
-    n = count_tokens(unit.strip())
-    if n <= max_tokens:
-        return [unit]
+def _fit(unit: str, count_tokens: Callable[[str], int], max_tokens: int, known: int = 0) -> list[tuple[str, int]]:
+    """(piece, tokens) of a sentence (or line): one piece if it fits the window, else windows cut
+    at spaces, or between characters. A count of the unit (or of its start, for a very long one)
+    gives its characters per token, so each window is cut to size at once and counted once; a
+    window that still comes out too long is cut again."""
+    if len(unit) > LONG:  # counting a window's worth gives the characters per token
+        n = known or count_tokens(unit[: LONG // 2]) * len(unit) // (LONG // 2)
+    else:
+        n = known or count_tokens(unit)
+        if n <= max_tokens or len(unit) < 2:
+            return [(unit, n)]
     width = max(1, int(len(unit) / n * max_tokens * 0.8))
-    out: list[str] = []
+    out: list[tuple[str, int]] = []
     start = 0
     while start < len(unit):
         end = min(len(unit), start + width)
@@ -278,12 +289,12 @@ def _fit(unit: str, count_tokens: Callable[[str], int], max_tokens: int) -> list
             space = unit.rfind(" ", start + width // 2, end)
             end = space + 1 if space >= 0 else end
         window = unit[start:end]
-        out.extend([window] if count_tokens(window.strip()) <= max_tokens or len(window) < 2
-                   else _fit_halves(window, count_tokens, max_tokens))
+        k = count_tokens(window)
+        if k <= max_tokens or len(window) < 2:
+            out.append((window, k))
+        else:
+            middle = window.rfind(" ", 0, len(window) // 2 + 1) + 1 or len(window) // 2
+            out.extend(p for half in (window[:middle], window[middle:]) if half
+                       for p in _fit(half, count_tokens, max_tokens))
         start = end
     return out
-
-
-def _fit_halves(unit: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
-    middle = unit.rfind(" ", 0, len(unit) // 2 + 1) + 1 or len(unit) // 2
-    return [p for half in (unit[:middle], unit[middle:]) if half for p in _fit(half, count_tokens, max_tokens)]

@@ -13,7 +13,8 @@ theme's own `post__content` as the answer key):
 (Lost text is mostly Jupyter output cells and reference lists.) trafilatura also gives the date.
 
 Each block of the extracted content is a paragraph (a list or table is one), headings make the
-heading path, `pre`/`code` blocks are code. Line numbers are found by searching each block's
+heading path, `pre`/`code` blocks are code; a block that only repeats the title (a thumbnail's
+alt text) is left out. Line numbers are found by searching each block's
 text in the page source (`locate.py`), so `path:line` opens the page where the block is.
 """
 from __future__ import annotations
@@ -33,13 +34,15 @@ _TAGS = {"list": "ul", "item": "li", "quote": "blockquote", "row": "tr", "cell":
 
 class HtmlReader(Reader):
     suffixes = (".html", ".htm")
+    empty_reason = "no main content found in the page"
 
     def parse(self, text: str, path: str) -> tuple[str, dict[str, Any], list[Paragraph]]:
         from pathlib import Path
 
         body, meta = extract(text)
         title = meta.get("title") or Path(path).stem
-        return title, meta, paragraphs_from_blocks(html_blocks(body), SourceIndex(text))
+        blocks = [b for b in html_blocks(body) if b.kind == "heading" or " ".join(b.text.split()) != title]
+        return title, meta, paragraphs_from_blocks(blocks, SourceIndex(text))
 
 
 def extract(page: str) -> tuple[str, dict[str, Any]]:

@@ -62,13 +62,14 @@ def code_like(line: str) -> bool:
     return sum(ch.isalpha() for ch in visible) <= len(visible) * 0.4
 
 
-def prose_like(line: str) -> bool:
-    if code_like(line):
+def prose_like(line: str, is_code: bool | None = None) -> bool:
+    if code_like(line) if is_code is None else is_code:
         return False
     return bool(_SENTENCE_END.search(line)) or len(_WORD.findall(_QUOTED.sub(" ", line))) >= 3
 
 
 _MATH_OR_URL = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$|https?://\S+", re.S)
+SAMPLE = 400  # lines looked at in a longer block (a 50,000-row table), evenly spread
 
 
 def classify(text: str) -> str:
@@ -79,11 +80,14 @@ def classify(text: str) -> str:
     lines = [line for line in _MATH_OR_URL.sub(" ", text).split("\n") if line.strip()]
     if not lines:
         return "prose"
+    if len(lines) > SAMPLE:
+        lines = lines[:: -(-len(lines) // SAMPLE)]
     if any(_PROMPT.match(line) or _TRACE.match(line) for line in lines):  # a session: the rest is its output
         prose = sum(bool(_SENTENCE_END.search(line)) and len(_HANGUL.findall(line)) >= 6 for line in lines)
         code = len(lines) - prose
     else:
-        code = sum(code_like(line) for line in lines)
-        prose = sum(prose_like(line) for line in lines)
+        flags = [code_like(line) for line in lines]
+        code = sum(flags)
+        prose = sum(prose_like(line, is_code) for line, is_code in zip(lines, flags))
     allowed = max(1, int(0.15 * len(lines))) if len(lines) >= 3 else 0
     return "code" if code >= 0.6 * len(lines) and prose <= allowed else "prose"

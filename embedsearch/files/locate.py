@@ -1,7 +1,8 @@
 """Where does a block of extracted text sit in its marked-up source (an HTML page, an export)?
 
 An extractor gives text without positions, so each block is found again: the source's word
-characters (tags, comments, scripts and styles skipped, entities decoded, image alt text kept)
+characters (tags, comments, scripts, styles and the page's <head> skipped, entities decoded,
+image alt text kept)
 are indexed with their line numbers, and a block's first and last word characters are searched
 in order, from where the previous block ended. Comparing word characters only makes the search
 blind to the white space and punctuation that extraction changes. Linear in the source's size.
@@ -13,7 +14,8 @@ import re
 from array import array
 
 _MARKUP = re.compile(
-    r"<!--.*?-->|<(script|style)\b.*?</\1\s*>|<[^>]*>|&(?:#\d+|#[xX][0-9a-fA-F]+|\w+);", re.S | re.I
+    r"<!--.*?-->|<!\[CDATA\[|\]\]>|<(script|style|head)\b.*?</\1\s*>|<[^>]*>|&(?:#\d+|#[xX][0-9a-fA-F]+|\w+);",
+    re.S | re.I,
 )
 _ALT = re.compile(r"""\balt\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
 PROBE = 24  # word characters compared at each end of a block

@@ -18,6 +18,7 @@ class Reader:
     suffixes: tuple[str, ...] = ()
     many = False  # True when one file holds many documents (then `parse` is not meaningful)
     size_factor = 1  # how many times the per-file byte limit this format may take
+    empty_reason = "empty: no text to index"
 
     def parse(self, text: str, path: str) -> tuple[str, dict[str, Any], list[Paragraph]]:
         raise NotImplementedError
@@ -28,7 +29,7 @@ class Reader:
 
         title, front_matter, paragraphs = self.parse(text, name)
         if not paragraphs:
-            raise Empty("no text besides front matter and markup" if front_matter else None)
+            raise Empty(self.empty_reason)
         document = Document(path=name, text=text, content_hash=content_hash(data), mtime=path.stat().st_mtime,
                             title=title, front_matter=front_matter, encoding=encoding)
         return [(document, paragraphs)]
