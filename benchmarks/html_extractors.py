@@ -41,6 +41,8 @@ def answer_key(html: str) -> tuple[list[str], list[str], str]:
     from lxml import html as lxml_html
 
     tree = lxml_html.fromstring(html)
+    for thumbnail in tree.xpath("//figure[contains(@class, 'post__thumbnail')]"):  # its alt text is the title
+        thumbnail.drop_tree()
     content = tree.xpath("//div[contains(concat(' ', normalize-space(@class), ' '), ' post__content ')]")[0]
     post = _lines(lxml_html.tostring(content, encoding="unicode"))
     rest = copy.deepcopy(tree)

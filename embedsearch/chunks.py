@@ -125,7 +125,9 @@ def make_chunks(
     return chunks
 
 
-def _introduced(code: Paragraph, paragraphs: list[Paragraph], index: int, count_tokens, limit: int) -> Paragraph:
+def _introduced(
+    code: Paragraph, paragraphs: list[Paragraph], index: int, count_tokens: Callable[[str], int], limit: int
+) -> Paragraph:
     """The code paragraph with the last sentence of the prose right before it above the code."""
     if index == 0:
         return code

@@ -61,7 +61,7 @@ IAL = r"\{::[^}]*\}|\{:(?!\.?\d)[^}\n]*\}"  # {: .notice}, {: width="70%"}, {::o
 _LIQUID_SCAN = re.compile(rf"\{{%-?\s*raw\s*-?%\}}(?P<raw>.*?)\{{%-?\s*endraw\s*-?%\}}|{LIQUID_TAG}|{LIQUID_OUTPUT}", re.S)
 _HUGO_SCAN = re.compile(rf"{SHORTCODE_ESCAPED}|{SHORTCODE}", re.S)
 _IAL_SCAN = re.compile(IAL)
-_CODE_SPAN = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)")
+_CODE_SPAN = re.compile(r"(`+)[\s\S]*?(?<!`)\1(?!`)")
 _QUOTED = re.compile(r"\"([^\"]*)\"|'([^']*)'")
 _PARAM = re.compile(r"(\w+)=(?:\"([^\"]*)\"|'([^']*)'|(\S+))")
 
@@ -95,7 +95,8 @@ def _liquid(match: re.Match[str]) -> str:
 
 def _hugo(match: re.Match[str]) -> str:
     if match.group("escaped") is not None:  # {{</* x */>}} shows the shortcode itself
-        return "{{" + match.group("eopen") + match.group("escaped") + ("%" if match.group("eopen") == "%" else ">") + "}}"
+        opening = match.group("eopen")
+        return "{{" + opening + match.group("escaped") + {"<": ">", "%": "%"}[opening] + "}}"
     if match.group("close"):
         return ""
     name, args = match.group("short"), match.group("sargs")
@@ -117,11 +118,11 @@ def _keeping_lines(replace):
     return lambda match: replace(match) + "\n" * match.group(0).count("\n")
 
 
-def rewrite_inline(text: str, dialect: str) -> str:
+def rewrite_inline(text: str, engine: str) -> str:
     """Template tags and IALs out of a paragraph's source, as the blog engine would render it."""
-    if dialect == "liquid" and "{" in text:
+    if engine == "liquid" and "{" in text:
         text = _LIQUID_SCAN.sub(_keeping_lines(_liquid), text)
-    elif dialect == "hugo" and "{{" in text:
+    elif engine == "hugo" and "{{" in text:
         text = _HUGO_SCAN.sub(_keeping_lines(_hugo), text)
     if "{:" in text:  # kramdown syntax, so not inside code spans
         drop = _keeping_lines(lambda m: "")

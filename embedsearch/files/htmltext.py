@@ -26,6 +26,7 @@ LEAVES = {"p", "div", "section", "article", "main", "header", "footer", "aside",
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 PLACEHOLDER_ALT = re.compile(r"^(?:alt[ _-]?text|image|img|picture|photo|screenshot|figure|그림|이미지|사진|\S+\.(?:png|jpe?g|gif|svg|webp))$", re.I)
 LANGUAGE_CLASS = re.compile(r"(?:^|\s)(?:language|lang|highlight-source)-([\w+#.-]+)")
+ALT = re.compile(r"""\balt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.I)  # in an <img> tag's source
 
 
 @dataclass
@@ -40,6 +41,12 @@ def alt_text(alt: str | None) -> str:
     """An image's alt text as a reader would want it: "" for placeholders."""
     alt = " ".join((alt or "").split())
     return "" if PLACEHOLDER_ALT.match(alt) else alt
+
+
+def tag_alt(tag: str) -> str:
+    """The raw alt attribute in an `<img …>` tag's source ("" without one)."""
+    match = ALT.search(tag)
+    return next((g for g in match.groups() if g is not None), "") if match else ""
 
 
 def html_blocks(fragment: str) -> list[Block]:

@@ -13,11 +13,12 @@ import html
 import re
 from array import array
 
+from .htmltext import tag_alt
+
 _MARKUP = re.compile(
     r"<!--.*?-->|<!\[CDATA\[|\]\]>|<(script|style|head)\b.*?</\1\s*>|<[^>]*>|&(?:#\d+|#[xX][0-9a-fA-F]+|\w+);",
     re.S | re.I,
 )
-_ALT = re.compile(r"""\balt\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
 PROBE = 24  # word characters compared at each end of a block
 
 
@@ -37,9 +38,7 @@ class SourceIndex:
             if markup.startswith("&"):
                 self._add(html.unescape(markup), line, keys, lines)
             elif markup[:4].lower() == "<img":
-                alt = _ALT.search(markup)
-                if alt:
-                    self._add(html.unescape(alt.group(1) or alt.group(2) or ""), line, keys, lines)
+                self._add(html.unescape(tag_alt(markup)), line, keys, lines)
             line += markup.count("\n")
             pos = match.end()
         self._add(source[pos:], line, keys, lines)

@@ -22,14 +22,13 @@ from markdown_it.token import Token
 from ..records import Paragraph
 from . import frontmatter
 from .dialects import dialect, template_plugin
-from .htmltext import DROP, alt_text, first_element_end_line, html_text
+from .htmltext import DROP, alt_text, first_element_end_line, html_text, tag_alt
 from .kinds import classify
 
 _FRONT_MATTER = re.compile(
     r"\A(?:---[ \t]*\n(?P<yaml>.*?\n)?(?:---|\.\.\.)|\+\+\+[ \t]*\n(?P<toml>.*?\n)?\+\+\+)[ \t]*(?:\n|\Z)", re.S
 )
 _TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][\w-]*)([^>]*)>", re.S)
-_ALT = re.compile(r"""\balt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _parser: MarkdownIt | None = None
 
 
@@ -91,7 +90,8 @@ class _Walker:
             elif token.type == "html_block":
                 self._html_block(start, end)
             elif token.type in ("fence", "code_block"):
-                code, first = _code_text(token.content), _content_line(token) + offset
+                # leading blank lines stay (then dropped by _add) so that line i is the block's line i
+                code, first = token.content.rstrip(), _content_line(token) + offset
                 self._add(code, first, first + code.count("\n") + 1, "code", _language(token.info))
             elif token.type == "math_block":
                 self._add("\n".join(self.lines[start:end]), start, end)
@@ -157,11 +157,6 @@ def _content_line(token: Token) -> int:
     if token.type == "code_block":
         return token.map[0]
     return token.meta.get("content_line", token.map[0] + 1) if token.meta else token.map[0] + 1
-
-
-def _code_text(content: str) -> str:
-    """Code as written; leading blank lines are kept so line i stays the block's line i."""
-    return content.rstrip()
 
 
 def _language(info: str) -> str:
@@ -231,7 +226,7 @@ def render_blocks(tokens: list[Token], first: int, last: int) -> str:
             elif text.strip():
                 place(text, token.map[0] if token.map else first)
         elif kind in ("fence", "code_block") and token.map:
-            place(_code_text(token.content), _content_line(token))
+            place(token.content.rstrip(), _content_line(token))
         elif kind == "math_block" and token.map:
             place(f"$$\n{token.content.strip()}\n$$", token.map[0])
         elif kind == "html_block" and token.map:
@@ -258,8 +253,7 @@ def render_inline(children: list[Token]) -> str:
             elif name == "br":
                 out.append(" ")
             elif name == "img":
-                alt = _ALT.search(tag.group(3))
-                out.append(alt_text(next((g for g in alt.groups() if g is not None), "")) if alt else "")
+                out.append(alt_text(tag_alt(tag.group(3))))
             out.append("\n" * child.content.count("\n"))
         elif kind in ("softbreak", "hardbreak"):
             out.append("\n")

@@ -1,4 +1,8 @@
-"""Find the posts under a folder: markdown and text files, no hidden folders, no symlink loops."""
+"""Find the posts under a folder: files some reader handles, no hidden folders, no symlink loops.
+
+Names are str as Python gives them: a name that is not valid UTF-8 holds surrogates
+(os.fsdecode), which `names.display_name` turns into a printable name; nothing here encodes it.
+"""
 from __future__ import annotations
 
 import os
