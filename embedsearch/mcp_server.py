@@ -44,6 +44,7 @@ from typing_extensions import NotRequired, TypedDict
 
 from . import __version__, views
 from .errors import EmbedsearchError
+from .search import DEFAULT_MODE
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
@@ -293,10 +294,7 @@ class _Tools:
         kind: KindArg = None,
     ) -> Annotated[CallToolResult, SearchOut]:
         _check_k(k)
-        mode = mode or None
-        hits = self.index.search(query, k=k, mode=mode, path=path or None, tag=tag or None, kind=kind or None)
-        from .search import DEFAULT_MODE
-
+        hits = self.index.search(query, k=k, mode=mode or None, path=path or None, tag=tag or None, kind=kind or None)
         structured = {"query": query, "mode": mode or DEFAULT_MODE,
                       "results": [views.hit_json(hit, query=query) for hit in hits]}
         return _result(_hits_text(hits, query), structured)
@@ -316,12 +314,11 @@ class _Tools:
             path, line_start, line_end = parse_location(path)
         if line_start is None and line_end is not None:
             line_start = 1
-        doc = self.index.get(path, line_start, line_end)
-        doc, truncated = _truncate(doc)
+        doc, full_end = _truncate(self.index.get(path, line_start, line_end))
         structured = views.document_json(doc)
-        if truncated:
+        if full_end is not None:
             structured["truncated"] = True
-        return _result(_document_text(doc, truncated), structured)
+        return _result(_document_text(doc, full_end), structured)
 
     @_tool_errors
     async def ask(
@@ -450,35 +447,48 @@ def _no_llm_note(passages: "list[Hit]") -> str:
     return note
 
 
-def _document_text(doc: "DocumentText", truncated: bool) -> str:
-    """A header (path:lines, title, front matter), then the text; a file's lines numbered for citing."""
+def _document_text(doc: "DocumentText", full_end: int | None) -> str:
+    """A header (path:lines, title, front matter), then the text; a file's lines numbered for citing.
+
+    `full_end` is the last line asked for when the text was cut short (see `_truncate`).
+    """
     header = f"{views.display_path(doc.path)}:{views.span(doc.line_start, doc.line_end)}  {doc.title}".rstrip()
-    meta = ", ".join(f"{key}: {value}" for key, value in doc.front_matter.items() if key != "title")
-    lines = [header] + ([meta] if meta else []) + [""]
+    lines = [header]
+    meta = ", ".join(f"{key}: {_plain(value)}" for key, value in doc.front_matter.items() if key != "title")
+    if meta and not (doc.source == "file" and doc.line_start == 1):  # else it's there in the text
+        lines.append(meta)
+    lines.append("")
     if doc.source == "file":
         width = len(str(doc.line_end))
         lines += [f"{n:>{width}}  {line}".rstrip() for n, line in enumerate(doc.text.split("\n"), doc.line_start)]
     else:
-        lines += ["(the file can't be read now: these are its indexed passages)", doc.text]
-    if truncated:
-        lines += ["", f"[cut at line {doc.line_end}: call get with line_start={doc.line_end + 1} to read on]"
-                  if doc.source == "file" else f"[cut at {MAX_DOCUMENT_CHARS:,} characters]"]
+        lines += ["(the indexed passages: the file is gone, or holds many posts)", doc.text]
+    if full_end is not None:
+        lines.append("")
+        lines.append(f"[cut at line {doc.line_end} of {full_end}: call get with line_start={doc.line_end + 1} and "
+                     f"line_end={full_end} to read on]" if doc.source == "file"
+                     else f"[cut at {MAX_DOCUMENT_CHARS:,} characters]")
     return "\n".join(lines)
 
 
-def _truncate(doc: "DocumentText") -> "tuple[DocumentText, bool]":
-    """At most MAX_DOCUMENT_CHARS of text, cut at a line end; a file's line_end follows the cut."""
+def _plain(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _truncate(doc: "DocumentText") -> "tuple[DocumentText, int | None]":
+    """At most MAX_DOCUMENT_CHARS of text, cut at a line end (a file's line_end follows the cut),
+    and the last line asked for when it was cut (None when it wasn't)."""
     if len(doc.text) <= MAX_DOCUMENT_CHARS:
-        return doc, False
+        return doc, None
     if doc.source != "file":
-        return dataclasses.replace(doc, text=doc.text[:MAX_DOCUMENT_CHARS]), True
+        return dataclasses.replace(doc, text=doc.text[:MAX_DOCUMENT_CHARS]), doc.line_end
     kept, size = [], 0
     for line in doc.text.split("\n"):
         if kept and size + len(line) + 1 > MAX_DOCUMENT_CHARS:
             break
         kept.append(line[:MAX_DOCUMENT_CHARS])
         size += len(line) + 1
-    return dataclasses.replace(doc, text="\n".join(kept), line_end=doc.line_start + len(kept) - 1), True
+    return dataclasses.replace(doc, text="\n".join(kept), line_end=doc.line_start + len(kept) - 1), doc.line_end
 
 
 def _status_text(info: Mapping[str, Any]) -> str:

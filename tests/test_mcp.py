@@ -53,8 +53,8 @@ def server_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def stdio_params(index: Path, cwd: Path, env: dict[str, str], *args: str) -> StdioServerParameters:
-    return StdioServerParameters(command=sys.executable, args=["-m", "embedsearch", "mcp", "--index", str(index), *args],
-                                 env=env, cwd=str(cwd))
+    command = ["-m", "embedsearch", "mcp", "--index", str(index), *args]
+    return StdioServerParameters(command=sys.executable, args=command, env=env, cwd=str(cwd))
 
 
 class Session:
@@ -179,7 +179,8 @@ def test_status(stdio: Session, ask_index_path: Path) -> None:
     "name, arguments, message",
     [
         ("search", {"query": "   "}, "empty query"),
-        ("search", {"query": "LLM", "mode": "semantic"}, "unknown search mode 'semantic': use one of hybrid, dense, lexical"),
+        ("search", {"query": "LLM", "mode": "semantic"},
+         "unknown search mode 'semantic': use one of hybrid, dense, lexical"),
         ("search", {"query": "LLM", "kind": "poem"}, "unknown kind 'poem': use prose or code"),
         ("search", {"query": "LLM", "k": 0}, "k must be between 1 and 50, not 0"),
         ("get", {"path": "nope.md"}, "no document 'nope.md' in the index"),
@@ -209,13 +210,14 @@ def test_no_index_is_a_tool_error(tmp_path: Path) -> None:
                     [("search", {"query": "LLM"}), ("get", {"path": "a.md"}), ("status", {})]]
 
     for result in anyio.run(main):
-        assert result.is_error and text_of(result).startswith(f"no index at {tmp_path / 'none'}: run `embedsearch index")
+        assert result.is_error
+        assert text_of(result).startswith(f"no index at {tmp_path / 'none'}: run `embedsearch index")
 
 
 @needs_llm
 def test_ask_with_a_real_llm_server(ask_index_path: Path, posts_dir: Path, llm_server: str,  # noqa: F811
                                     tmp_path: Path) -> None:
-    env = server_env(tmp_path, EMBEDSEARCH_LLM_URL=llm_server, EMBEDSEARCH_LLM_MAX_TOKENS="48")
+    env = server_env(tmp_path, EMBEDSEARCH_LLM_URL=llm_server, EMBEDSEARCH_LLM_MAX_TOKENS="24")
     progress: list[str] = []
 
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
@@ -254,7 +256,8 @@ def exchange(process: subprocess.Popen[bytes]) -> list[dict[str, Any]]:
         {"jsonrpc": "2.0", "id": 1, "method": "initialize",
          "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}},
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "search", "arguments": {"query": "김치"}}},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+         "params": {"name": "search", "arguments": {"query": "김치"}}},
     ]
     for request in requests:
         process.stdin.write(json.dumps(request).encode() + b"\n")
@@ -405,3 +408,22 @@ def test_http_app_without_its_lifespan_says_so(ask_index_path: Path) -> None:
 
     response = anyio.run(post)
     assert response.status_code == 503 and "lifespan()" in response.json()["error"]["message"]
+
+
+def test_a_long_document_is_cut_at_a_line_with_a_way_to_read_on() -> None:
+    from embedsearch.mcp_server import MAX_DOCUMENT_CHARS, _document_text, _truncate
+    from embedsearch.records import DocumentText
+
+    lines = [f"line {n} " + "가나다라 " * 20 for n in range(1, 401)]
+    doc = DocumentText(path="/posts/long.md", title="Long", front_matter={"title": "Long", "tags": ["a", "b"]},
+                       line_start=11, line_end=410, text="\n".join(lines), source="file")
+    cut, full_end = _truncate(doc)
+    assert full_end == 410 and len(cut.text) <= MAX_DOCUMENT_CHARS
+    assert cut.line_end == 10 + len(cut.text.split("\n")) and lines[cut.line_end - 11] == cut.text.split("\n")[-1]
+    text = _document_text(cut, full_end).splitlines()
+    assert text[0].endswith(f":11-{cut.line_end}  Long") and text[1] == "tags: a, b"
+    assert text[3].startswith(" 11  line 1 ")
+    assert text[-1] == (f"[cut at line {cut.line_end} of 410: call get with line_start={cut.line_end + 1} "
+                        "and line_end=410 to read on]")
+    short = DocumentText("/p.md", "", {}, 1, 1, "short", "file")
+    assert _truncate(short) == (short, None)

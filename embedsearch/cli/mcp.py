@@ -5,24 +5,19 @@ import os
 from pathlib import Path
 from typing import Optional
 
-import typer
-
 from .app import IndexOption, ModelOption, app, handle_errors, note, open_index
 from .ask import llm_option
 
-HELP = """Serve the index to an AI agent (Claude Desktop, Claude Code, ...) as an MCP server over stdio.
-
-The agent starts this command itself and speaks MCP on its stdin and stdout; logs go to stderr.
-Tools: [bold]search[/] (passages for a query), [bold]get[/] (a document or path:line range),
-[bold]ask[/] (an LLM's answer citing path:line) and [bold]status[/].
-
-`ask` uses the LLM chosen as for `embedsearch ask`: these options, else EMBEDSEARCH_LLM_* in the
-server's environment, else the config file; with none, it returns the retrieved passages.
-
-Claude Code: claude mcp add embedsearch -- embedsearch mcp --index PATH
-
-Over HTTP instead: `embedsearch serve` serves the same tools at /mcp.
-"""
+HELP = "\n\n".join([
+    "Serve the index to an AI agent (Claude Desktop, Claude Code, ...) as an MCP server over stdio.",
+    "The agent starts this command itself and speaks MCP on its stdin and stdout; logs go to stderr. "
+    "Tools: [bold]search[/] (passages for a query), [bold]get[/] (a document or a path:line range), "
+    "[bold]ask[/] (an LLM's answer citing path:line) and [bold]status[/].",
+    "`ask` uses the LLM chosen as for `embedsearch ask`: these options, else EMBEDSEARCH_LLM_* in the "
+    "server's environment, else the config file; with none, it returns the retrieved passages.",
+    "Claude Code: claude mcp add embedsearch -- embedsearch mcp --index PATH",
+    "Over HTTP instead: `embedsearch serve` serves the same tools at /mcp.",
+])
 
 
 @app.command(help=HELP)
