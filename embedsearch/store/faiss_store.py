@@ -11,6 +11,7 @@ Filters become an id selector resolved in SQLite (FAISS has no metadata of its o
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
@@ -28,14 +29,16 @@ if TYPE_CHECKING:
 
     from .database import Filter, VectorRow
 
-# Exact search up to this many vectors: it stays interactive (p50 75 ms at 1M, 2 cores), and it
-# supports removing ids, which in-place updates need (HNSW can't remove). Approximate recall on
-# E5-like vectors was also weak (1M vectors with e5-small's spread: HNSW efSearch=128 recall@10
-# 0.46; IVF nprobe=64 0.48). `python benchmarks/run.py --scale` measures it.
-HNSW_THRESHOLD = 2_000_000
-HNSW_M = 32
-HNSW_EF_SEARCH = 256
-HNSW_EF_CONSTRUCTION = 80
+# Exact search (IndexFlatIP) below IVF_THRESHOLD vectors, an inverted-file index (IVF) from there.
+# Figures of `python benchmarks/scale.py` on real and real-derived E5 vectors, 2 cores, are in the
+# README; the threshold, nlist and nprobe below come from them. IVF, unlike HNSW, removes ids in
+# place (FaissStore replays edits as delete + add), builds in seconds rather than minutes, and
+# adds 1,000 vectors in milliseconds.
+IVF_THRESHOLD = 200_000
+FLAT_BELOW_SHARE = 0.5  # an IVF store goes back to exact search only below half the threshold: no flapping
+IVF_LISTS_PER_SQRT = 4  # nlist = 4 sqrt(n), a power of two: 2,048 lists at 200k, 4,096 at 1M
+IVF_NPROBE = 32
+IVF_TRAIN_PER_LIST = 40  # k-means on 40 vectors per list (FAISS warns below 39), 10 iterations
 # Persist once the log since the file holds this many changes (or a twentieth of the index):
 # replaying 1,000 changes on open costs a cold search a few milliseconds.
 PERSIST_AFTER = 1_000
@@ -46,29 +49,83 @@ _TEMP = re.compile(r"^\.vectors\..*\.tmp$")
 
 
 def choose_kind(n: int) -> str:
-    return "hnsw" if n >= HNSW_THRESHOLD else "flat"
+    """The index kind for n vectors: "flat" (exact) or "ivf"."""
+    return "ivf" if n >= IVF_THRESHOLD else "flat"
 
 
-def new_index(dim: int, kind: str = "flat") -> "faiss.Index":
-    """An empty inner-product index over L2-normalised vectors, keyed by chunk id."""
+def ivf_nlist(n: int) -> int:
+    """Inverted lists for n vectors: about 4 sqrt(n), rounded to a power of two."""
+    return 1 << max(4, round(math.log2(IVF_LISTS_PER_SQRT * math.sqrt(max(n, 1)))))
+
+
+def new_index(dim: int, kind: str = "flat", nlist: int = 0) -> "faiss.Index":
+    """An empty inner-product index over L2-normalised vectors, keyed by chunk id.
+
+    "flat" is ready to use; "ivf" (nlist lists, default for IVF_THRESHOLD vectors) must be
+    trained first (`train`).
+    """
     import faiss
 
-    if kind == "hnsw":
-        inner = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        inner.hnsw.efSearch = HNSW_EF_SEARCH
-    else:
-        inner = faiss.IndexFlatIP(dim)
-    return faiss.IndexIDMap2(inner)
+    if kind == "ivf":
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist or ivf_nlist(IVF_THRESHOLD),
+                                   faiss.METRIC_INNER_PRODUCT)
+        index.cp.spherical = True  # centroids on the unit sphere, as the vectors are
+        index.cp.niter = 10
+        index.nprobe = IVF_NPROBE
+        return index
+    if kind != "flat":
+        raise ValueError(f"unknown FAISS index kind {kind!r}")
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
-def build(vectors: np.ndarray, ids: np.ndarray, kind: str | None = None) -> "faiss.Index":
-    """An index holding `vectors` under `ids` (benchmarks build them directly)."""
+def train(index: "faiss.Index", vectors: np.ndarray, seed: int = 0) -> None:
+    """Train an IVF index's centroids on a sample of `vectors`."""
+    nlist = index.nlist
+    sample = min(len(vectors), IVF_TRAIN_PER_LIST * nlist)
+    if sample < len(vectors):
+        picked = np.sort(np.random.default_rng(seed).choice(len(vectors), sample, replace=False))
+        vectors = vectors[picked]
+    index.cp.max_points_per_centroid = IVF_TRAIN_PER_LIST + 1
+    index.cp.min_points_per_centroid = 1
+    index.train(np.ascontiguousarray(vectors, dtype=np.float32))
+
+
+def build(vectors: np.ndarray, ids: np.ndarray, kind: str | None = None, nlist: int = 0) -> "faiss.Index":
+    """An index holding `vectors` under `ids`, of the kind their number calls for (or `kind`)."""
     dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[0] else 0
-    index = new_index(dim, kind or choose_kind(len(ids)))
-    if len(ids):
-        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+    kind = kind or choose_kind(len(ids))
+    index = new_index(dim, kind, nlist or (ivf_nlist(len(ids)) if kind == "ivf" else 0))
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if kind == "ivf":
+        train(index, vectors)
+    for start in range(0, len(ids), 100_000):
+        index.add_with_ids(vectors[start : start + 100_000], np.asarray(ids[start : start + 100_000], dtype=np.int64))
     return index
+
+
+def kind_of(index: "faiss.Index | None") -> str:
+    import faiss
+
+    return "ivf" if isinstance(index, faiss.IndexIVF) else "flat"
+
+
+def contents(index: "faiss.Index") -> tuple[np.ndarray, np.ndarray]:
+    """(vectors, ids) held by a flat or IVF index."""
+    import faiss
+
+    if kind_of(index) == "flat":
+        return index.index.reconstruct_n(0, index.ntotal), faiss.vector_to_array(index.id_map).astype(np.int64)
+    lists = index.invlists
+    vectors, ids = [], []
+    for i in range(index.nlist):
+        size = lists.list_size(i)
+        if size:
+            ids.append(faiss.rev_swig_ptr(lists.get_ids(i), size).copy())
+            codes = faiss.rev_swig_ptr(lists.get_codes(i), size * lists.code_size)
+            vectors.append(codes.view(np.float32).reshape(size, index.d).copy())
+    if not ids:
+        return np.zeros((0, index.d), np.float32), np.zeros(0, np.int64)
+    return np.concatenate(vectors), np.concatenate(ids).astype(np.int64)
 
 
 class FaissStore(VectorStore):
@@ -80,6 +137,7 @@ class FaissStore(VectorStore):
         self.directory = Path(location) if location else db.directory
         self.index: "faiss.Index | None" = None
         self.persisted_seq = -1
+        self.stats["switches"] = 0  # index kind changed (flat <-> IVF) or IVF retrained for its size
 
     # -- files ----------------------------------------------------------------------------
 
@@ -107,20 +165,26 @@ class FaissStore(VectorStore):
                 continue
             if index.d != self.dim and index.ntotal:
                 continue
+            if kind_of(index) == "ivf":
+                index.nprobe = IVF_NPROBE
             self.index, self.seq, self.persisted_seq = index, seq, seq
             return
         self.index, self.seq = None, -1
 
     def persist_due(self) -> bool:
-        if self.persisted_seq < 0:
+        if self.persisted_seq < 0 or self._reshape_due():
             return True
         return self.seq - self.persisted_seq >= max(PERSIST_AFTER, self._count() // 20)
 
     def persist(self) -> None:
-        """Write the index for `self.seq` atomically, then drop older files and log entries."""
+        """Switch the index kind if its size calls for it, then write the index for `self.seq`
+        atomically and drop older files and log entries."""
         import faiss
 
-        if self.index is None or self.seq == self.persisted_seq:
+        reshaped = self._reshape_due()
+        if reshaped:
+            self._reshape()
+        if self.index is None or (self.seq == self.persisted_seq and not reshaped):
             return
         target = self.directory / f"vectors-{self.seq}.faiss"
         fd, tmp = tempfile.mkstemp(prefix=".vectors.", suffix=".tmp", dir=self.directory)
@@ -155,6 +219,48 @@ class FaissStore(VectorStore):
         for name in names:
             if _TEMP.match(name) or _OLD_FILE.match(name):
                 (self.directory / name).unlink(missing_ok=True)
+
+    # -- the index kind -------------------------------------------------------------------
+
+    def _wanted(self) -> tuple[str, int]:
+        """(kind, nlist) for the current size. Writers switch when they persist, so a store
+        crossing the threshold is rebuilt once; an IVF store goes back to exact search only below
+        half the threshold, and is retrained when it has grown about fourfold (nlist doubled)."""
+        n = self._count()
+        if kind_of(self.index) == "ivf":
+            if n < IVF_THRESHOLD * FLAT_BELOW_SHARE:
+                return "flat", 0
+            nlist = ivf_nlist(n)
+            return "ivf", nlist if nlist >= 2 * self.index.nlist else self.index.nlist
+        return ("ivf", ivf_nlist(n)) if n >= IVF_THRESHOLD else ("flat", 0)
+
+    def _reshape_due(self) -> bool:
+        if self.index is None:
+            return False
+        kind, nlist = self._wanted()
+        return kind != kind_of(self.index) or (kind == "ivf" and nlist != self.index.nlist)
+
+    def _reshape(self) -> None:
+        """Rebuild the index in the kind its size calls for, from the vectors it holds."""
+        kind, nlist = self._wanted()
+        with self._lock.write():
+            vectors, ids = contents(self.index)
+            self.index = build(vectors, ids, kind, nlist)
+        self.stats["switches"] += 1
+
+    def sync(self) -> bool:
+        """Catch up with the log. Behind what the log still holds, load the newer file a writer
+        saved (perhaps of another kind, after a switch) rather than rebuild from SQLite."""
+        if self.seq < self.db.log_floor():
+            newest = self.files()[:1]
+            if newest and newest[0][0] > self.persisted_seq:
+                self.load()
+        return super().sync()
+
+    def rebuild(self, head: int | None = None) -> None:
+        super().rebuild(head)
+        if self._reshape_due():
+            self._reshape()
 
     # -- primitives -----------------------------------------------------------------------
 
@@ -194,7 +300,14 @@ class FaissStore(VectorStore):
             allowed = self.db.chunk_ids(flt)
             if not allowed:
                 return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
+            sel = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+            if kind_of(index) == "ivf":
+                # probe more lists the fewer vectors pass, so about as many passing vectors are
+                # scanned as without a filter; a narrow filter probes every list: exact
+                nprobe = min(index.nlist, math.ceil(index.nprobe * index.ntotal / len(allowed)))
+                params = faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)
+            else:
+                params = faiss.SearchParameters(sel=sel)
         scores, ids = index.search(vector.reshape(1, -1), min(k, index.ntotal), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
 
@@ -204,27 +317,14 @@ class FaissStore(VectorStore):
     def _clear(self) -> None:
         self.index = new_index(self.dim, "flat")
 
-    def rebuild(self, head: int | None = None) -> None:
-        super().rebuild(head)
-        if self.index is not None and choose_kind(self.index.ntotal) != "flat":
-            # Past HNSW_THRESHOLD: an approximate index, built once from the exact one's vectors
-            with self._lock.write():
-                flat = self.index
-                ids = faiss_ids(flat)
-                vectors = flat.index.reconstruct_n(0, flat.ntotal)
-                self.index = build(vectors, ids, "hnsw")
-
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         info["location"] = str(self.directory)
         info["persisted_seq"] = self.persisted_seq
+        info["index"] = kind_of(self.index)
+        if info["index"] == "ivf":
+            info.update(nlist=self.index.nlist, nprobe=self.index.nprobe)
         return info
-
-
-def faiss_ids(index: "faiss.Index") -> np.ndarray:
-    import faiss
-
-    return faiss.vector_to_array(index.id_map).astype(np.int64)
 
 
 def _file_mode(reference: Path) -> int:
