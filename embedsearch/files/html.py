@@ -24,7 +24,7 @@ from typing import Any
 
 from ..records import Paragraph
 from .htmltext import Block, html_blocks
-from .kinds import classify
+from .kinds import classify, readable
 from .locate import SourceIndex
 from .registry import Reader
 
@@ -86,6 +86,8 @@ def paragraphs_from_blocks(blocks: list[Block], source: SourceIndex) -> list[Par
     paragraphs: list[Paragraph] = []
     headings: list[tuple[int, str]] = []
     for block in blocks:
+        if not readable(block.text):
+            continue
         found = source.find(block.text)
         if block.kind == "heading":
             headings = [h for h in headings if h[0] < block.level]

@@ -21,10 +21,13 @@ import re
 _PROMPT = re.compile(r"^\s*(?:\$ |>>> |\.\.\. |In \[\d*\]:|Out\[\d+\]:|C:\\\S*>|PS \S*> |\w+@[\w.-]+:\S*[$#] )")
 _TRACE = re.compile(r"^\s*(?:Traceback \(most recent call last\)|File \".*\", line \d+|[A-Z]\w*(?:Error|Exception)\b"
                     r"|at [\w.$]+\(.*\)$|-+> ?\d+ )")
-_STATEMENT = re.compile(
-    r"^\s*(?:(?:import|from|def|class|return|print|elif|else:|for|while|with|try:|except|lambda|var|let|const|"
-    r"function|public|private|static|void|package|#include|SELECT|INSERT|CREATE|pip|conda|sudo|cd|ls|git|python3?|"
-    r"java|docker|kubectl|npm|echo|export|mkdir|wget|curl)\b[^가-힣]*$"
+_STATEMENT = re.compile(  # case-sensitive: "For example, …" and "Docker is …" are prose
+    r"^\s*(?:import [\w.]+|from [\w.]+ import |def \w+\s*\(|class \w+\s*[(:]|return\b|print\s*\("
+    r"|(?:if|elif|while|for|with|except)\b.*:\s*$|(?:else|try|finally)\s*:|lambda\b|(?:var|let|const) \w+\s*="
+    r"|function\s*\w*\s*\(|(?:public|private|protected|static) \w|#include|@\w+\(?"
+    r"|(?:SELECT|INSERT|UPDATE|DELETE|CREATE|DROP) [A-Z*]"
+    r"|(?:pip3?|conda|sudo|cd|ls|git|python3?|java|javac|docker|kubectl|npm|yarn|echo|export|mkdir|wget|curl|apt"
+    r"|apt-get|brew|chmod|ssh|scp|tar|unzip|ollama) (?!.*[.!?]\s*$)[^가-힣]*$"
     r"|[\w.\[\]'\"]+\s*[-+*/]?=\s*[^=\s가-힣][^가-힣]*$|.*[;{]\s*$|[\w.]+\([^가-힣]*\)\s*$)"
 )
 _QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
@@ -52,14 +55,13 @@ def code_like(line: str) -> bool:
     visible = re.sub(r"\s", "", rest)
     if not visible:
         return True  # quoted strings only: a printed list of strings
-    digits = sum(ch.isdigit() for ch in visible)
-    if digits >= len(visible) * 0.3:
+    if len(visible) >= 6 and sum(ch.isdigit() for ch in visible) >= len(visible) * 0.3:
         return True
     if len(_HANGUL.findall(rest)) >= 4:
         return False
     if _STATEMENT.match(rest):
         return True
-    return sum(ch.isalpha() for ch in visible) <= len(visible) * 0.4
+    return sum(ch.isalpha() for ch in visible) < len(visible) * 0.4
 
 
 def prose_like(line: str, is_code: bool | None = None) -> bool:
@@ -68,16 +70,22 @@ def prose_like(line: str, is_code: bool | None = None) -> bool:
     return bool(_SENTENCE_END.search(line)) or len(_WORD.findall(_QUOTED.sub(" ", line))) >= 3
 
 
-_MATH_OR_URL = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$|https?://\S+", re.S)
+_MATH_OR_URL = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$|\\\(.+?\\\)|\\\[.+?\\\]|https?://\S+", re.S)
 SAMPLE = 400  # lines looked at in a longer block (a 50,000-row table), evenly spread
+
+
+def readable(text: str) -> bool:
+    """Whether a block holds anything to read: a letter or a digit ("...", "* * *" and "---" do not)."""
+    return any(ch.isalnum() for ch in text)
 
 
 def classify(text: str) -> str:
     """"code" for program output or code written as a plain paragraph, else "prose".
 
-    Formulas and URLs are set aside first: a paragraph that is only a formula is prose.
+    Formulas ($…$, \\(…\\)) and URLs are set aside first, then lines without a letter or digit
+    (a table rule, a lone bracket): a paragraph that is only a formula or a link is prose.
     """
-    lines = [line for line in _MATH_OR_URL.sub(" ", text).split("\n") if line.strip()]
+    lines = [line for line in _MATH_OR_URL.sub(" ", text).split("\n") if any(ch.isalnum() for ch in line)]
     if not lines:
         return "prose"
     if len(lines) > SAMPLE:

