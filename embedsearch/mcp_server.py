@@ -7,9 +7,9 @@ signature and validates the arguments. One server, two transports:
                          as a subprocess and speaks MCP over its stdin and stdout
     http_app(index)      streamable HTTP, an ASGI app that `embedsearch serve` mounts at /mcp
 
-Every tool answers twice: readable text for the model (the same plain-text views as the CLI's)
-and structured content (the same JSON as `--json` and the HTTP API, from `embedsearch.views`)
-under a declared output schema. Errors a caller can cause (an empty query, no index yet, an
+Every tool answers twice: readable text for the model (`views.hits_text`, `views.answer_text`)
+and structured content (the JSON of `--json` and the HTTP API: `views.hit_json`, `answer_json`,
+`document_json`, `Index.status`) under a declared output schema. Errors a caller can cause (an empty query, no index yet, an
 unknown mode, a path not in the index) come back as tool errors carrying embedsearch's one-line
 message, so the agent can correct itself; the server keeps running.
 
@@ -25,13 +25,17 @@ mcp` and `embedsearch serve` import it, never the CLI's cold path.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import inspect
 import logging
+import os
 import re
+import stat
+import sys
 import threading
 import time
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager, closing, nullcontext
 from typing import TYPE_CHECKING, Annotated, Any, AsyncIterator, Callable, Mapping, Optional
 
 import anyio
@@ -360,7 +364,7 @@ class _Tools:
 
         config = resolve_config(**self.llm_settings)
         in_process = choose_backend(config) == "llama"
-        with self._llama_lock if in_process else _no_lock():
+        with self._llama_lock if in_process else nullcontext():
             prepared = self.index.prepare_answer(question, k=k, llm=config, decline=not answer_anyway, **search)
             if prepared.llm is None:
                 return prepared.answer(), _no_llm_note(prepared.passages)
@@ -386,14 +390,6 @@ class _Tools:
 def _check_k(k: int) -> None:
     if not 1 <= k <= MAX_K:
         raise EmbedsearchError(f"k must be between 1 and {MAX_K}, not {k}")
-
-
-class _no_lock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 class _Progress:
@@ -492,8 +488,6 @@ def _truncate(doc: "DocumentText") -> "tuple[DocumentText, int | None]":
 
 
 def _status_text(info: Mapping[str, Any]) -> str:
-    import datetime
-
     kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(info["kinds"].items()))
     store = info["vector_store"]
     last = info["last_indexed"]
@@ -542,10 +536,6 @@ async def _serve_stdio(server: MCPServer) -> None:
 
 def _pollable(fd: int) -> bool:
     """A pipe, socket or terminal: something the event loop can wait on (a regular file can't be)."""
-    import os
-    import stat
-    import sys
-
     if sys.platform == "win32":
         return False
     try:
@@ -572,8 +562,6 @@ class _StdinLines:
         return self
 
     async def __anext__(self) -> str:
-        import os
-
         while b"\n" not in self.buffer and not self.eof:
             await anyio.wait_readable(self.fd)
             chunk = os.read(self.fd, 1 << 16)

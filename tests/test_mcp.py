@@ -377,7 +377,9 @@ def test_http_app_mounted_under_fastapi(http_server: str, posts_dir: Path) -> No
     from mcp.client.streamable_http import streamable_http_client
 
     async def session(url: str) -> tuple[set[str], Any]:
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+        # the SDK's own timeouts (httpx2's default of 5 s is shorter than a first search on a busy machine)
+        timeout = httpx2.Timeout(30, read=300)
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=timeout) as http:
             async with Client(streamable_http_client(url, http_client=http), mode="legacy") as client:
                 names = {tool.name for tool in (await client.list_tools()).tools}
                 return names, await client.call_tool("search", {"query": "LLM의 환각 문제", "k": 1})
