@@ -67,10 +67,10 @@ words = sorted(["banana", "apple"], key=len)
 print(words)
 ```
 """,
-    "notes/html.md": """# HTML tags in posts
+    "notes/markup.txt": """HTML tags in posts
 
 A post about markup may quote tags literally: <img src=x onerror="window.__pwned=1"> and
-<script>window.__pwned=2</script> must show as text, never run.
+<script>window.__pwned=2</script> must show as text, never run. So may a comparison: 3 < 5 && 5 > 4.
 """,
 }
 
@@ -271,7 +271,7 @@ def test_search_filters(client: httpx.Client) -> None:
 
     assert len(paths()) > 1
     assert paths(tag="python") == {"python.md"}
-    assert paths(path="*/notes/*") <= {"python.md", "html.md"}
+    assert paths(path="*/notes/*") <= {"python.md", "markup.txt"}
     assert paths(path="*kimchi*") == {"kimchi.md"}
     code = client.get("/api/search", params={"q": "sorted", "kind": "code"}).json()["hits"]
     assert code and all(h["kind"] == "code" for h in code)
@@ -326,7 +326,7 @@ def test_openapi_and_offline_docs(client: httpx.Client) -> None:
 
 def test_page_is_served_with_a_strict_policy(client: httpx.Client) -> None:
     page = client.get("/")
-    assert page.status_code == 200 and '<script src="/static/app.js"' in page.text
+    assert page.status_code == 200 and 'src="/static/app.js"' in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
     for asset in ("/static/app.js", "/static/style.css"):
         assert client.get(asset).status_code == 200

@@ -1,14 +1,13 @@
 // embedsearch's web page: search, filters, and ask with a streamed, cited answer.
-// Plain JavaScript with no build step and nothing fetched from elsewhere. Every text that comes
+// Plain JavaScript (a module: nothing leaks into the page's globals) with no build step and
+// nothing fetched from elsewhere. Every text that comes
 // from the index (posts contain raw "<") is put on the page with textContent or text nodes,
 // never innerHTML.
-"use strict";
-
 const TEXT = {
   ko: {
     placeholder: "무엇을 찾을까요? 질문도 됩니다",
     search: "검색", ask: "질문하기", filters: "필터",
-    mode: "검색 방식", modeHybrid: "하이브리드 (의미+단어)", modeDense: "의미", modeLexical: "단어",
+    mode: "검색 방식", modeHybrid: "하이브리드", modeDense: "의미", modeLexical: "단어",
     kind: "종류", kindAny: "전체", kindProse: "글", kindCode: "코드",
     path: "경로 (glob)", tag: "태그", k: "개수",
     answer: "답변", sources: "출처", prompt: "LLM에 보낼 프롬프트",
@@ -31,7 +30,7 @@ const TEXT = {
   en: {
     placeholder: "What are you looking for? Questions work too",
     search: "Search", ask: "Ask", filters: "Filters",
-    mode: "Mode", modeHybrid: "Hybrid (meaning + words)", modeDense: "Meaning", modeLexical: "Words",
+    mode: "Mode", modeHybrid: "Hybrid", modeDense: "Meaning", modeLexical: "Words",
     kind: "Kind", kindAny: "Any", kindProse: "Prose", kindCode: "Code",
     path: "Path (glob)", tag: "Tag", k: "Results",
     answer: "Answer", sources: "Sources", prompt: "The prompt for the LLM",
@@ -73,7 +72,8 @@ function t(key, ...args) {
 function pickLanguage() {
   const saved = localStorage.getItem(LANG_KEY);
   if (saved === "ko" || saved === "en") return saved;
-  return (navigator.language || "").toLowerCase().startsWith("ko") ? "ko" : "en";
+  const preferred = (navigator.languages && navigator.languages[0]) || navigator.language || "";
+  return preferred.toLowerCase().startsWith("ko") ? "ko" : "en";
 }
 
 function applyLanguage() {
@@ -196,7 +196,7 @@ function hitItem(hit) {
 
 function footer(hit) {
   const foot = el("div", "hit-foot");
-  const where = el("button", "location", location(hit));
+  const where = el("button", "location", lineRef(hit));
   where.type = "button";
   where.title = t("showLines");
   where.setAttribute("aria-expanded", "false");
@@ -356,30 +356,33 @@ async function readEvents(response, handle) {
   }
 }
 
-// The answer's text with each [n] a link to passage n.
+// The answer's text with each [n] a link to passage n ("[1]" whole; "[1, 3]" number by number).
 function renderAnswer(text, count) {
-  const box = $("answer-text");
   const parts = [];
   let at = 0;
   for (const match of text.matchAll(CITATION)) {
     parts.push(document.createTextNode(text.slice(at, match.index)));
-    const open = match[0].slice(0, match[0].indexOf(match[1]));
-    const close = match[0].slice(match[0].indexOf(match[1]) + match[1].length);
-    parts.push(document.createTextNode(open));
+    at = match.index + match[0].length;
+    const single = /^\d+$/.test(match[1]) && Number(match[1]) <= count && Number(match[1]) >= 1;
+    if (single) {
+      parts.push(citeLink(Number(match[1]), match[0]));
+      continue;
+    }
+    const inner = match[0].indexOf(match[1]);
+    parts.push(document.createTextNode(match[0].slice(0, inner)));
     for (const piece of match[1].split(/(\d+)/)) {
       const n = Number(piece);
-      if (/^\d+$/.test(piece) && n >= 1 && n <= count) parts.push(citeLink(n));
+      if (/^\d+$/.test(piece) && n >= 1 && n <= count) parts.push(citeLink(n, piece));
       else if (piece) parts.push(document.createTextNode(piece));
     }
-    parts.push(document.createTextNode(close));
-    at = match.index + match[0].length;
+    parts.push(document.createTextNode(match[0].slice(inner + match[1].length)));
   }
   parts.push(document.createTextNode(text.slice(at)));
-  box.replaceChildren(...parts);
+  $("answer-text").replaceChildren(...parts);
 }
 
-function citeLink(n) {
-  const a = el("a", "cite", String(n));
+function citeLink(n, label) {
+  const a = el("a", "cite", label);
   a.href = `#source-${n}`;
   a.dataset.n = String(n);
   a.addEventListener("click", (event) => {
@@ -454,7 +457,7 @@ function trail(hit) {
   return parts.filter(Boolean).join(" › ");
 }
 
-function location(hit) {
+function lineRef(hit) {
   return hit.line_end > hit.line_start ? `${hit.location}-${hit.line_end}` : hit.location;
 }
 
@@ -504,4 +507,4 @@ function start() {
   loadStatus();
 }
 
-document.addEventListener("DOMContentLoaded", start);
+start(); // modules run after the document is parsed

@@ -1,0 +1,266 @@
+"""The web page of `embedsearch serve`, in a real headless Chromium driven by selenium.
+
+Debian's chromium and chromedriver, named outright so Selenium Manager never tries to download
+a browser; skipped only when they are not installed. Screenshots of every step go to a temporary
+folder (or EMBEDSEARCH_SCREENSHOTS), listed at the end of the module's run.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import httpx
+import pytest
+from llm_server import gemma_gguf, llm_server  # noqa: F401 (fixtures)
+from test_server import (TOKEN, CliServer, ThreadServer, copy_index, isolated_env, llm_config_text, needs_llm,
+                         server_index_template)  # noqa: F401 (fixtures)
+
+from embedsearch import Index
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+pytestmark = pytest.mark.skipif(
+    not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
+    reason="chromium and chromedriver are not installed (apt-get install -y chromium chromium-driver)",
+)
+# Without the background-networking switches Chromium keeps calling home, which a closed network
+# answers with a flood of errors.
+CHROME_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-default-apps", "--lang=ko-KR", "--window-size=1280,900"]
+WAIT = 30  # seconds for anything the page does, except an LLM's answer
+PHONE = (390, 844)
+
+
+@pytest.fixture(scope="module")
+def web_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("web")
+
+
+@pytest.fixture(scope="module")
+def web_index(server_index_template: Path, web_home: Path) -> Path:
+    return copy_index(server_index_template, web_home)
+
+
+@pytest.fixture(scope="module")
+def site(web_index: Path, web_home: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    live = CliServer(["--index", str(web_index)], isolated_env(web_home / "home", llm_config_text(request)),
+                     web_home / "serve.log")
+    yield live.url
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def shots(web_home: Path, request: pytest.FixtureRequest) -> Iterator[list[Path]]:
+    saved: list[Path] = []
+    yield saved
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print("", *(f"screenshot: {path}" for path in saved), sep="\n")
+
+
+@pytest.fixture(scope="module")
+def browser(web_home: Path) -> Iterator[Any]:
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={web_home / 'chrome-profile'}")
+    options.add_experimental_option("prefs", {"intl.accept_languages": "ko-KR,ko"})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(WAIT)
+    yield driver
+    driver.quit()
+
+
+class Page:
+    """The page under test, with the few moves the tests make."""
+
+    def __init__(self, driver: Any, shots: list[Path], folder: Path) -> None:
+        from selenium.webdriver.common.by import By
+
+        self.driver, self.shots, self.folder, self.By = driver, shots, folder, By
+
+    def open(self, url: str) -> "Page":
+        self.driver.get(url)
+        self.wait(lambda d: self.js("return document.readyState") == "complete")
+        return self
+
+    def js(self, script: str, *args: Any) -> Any:
+        return self.driver.execute_script(script, *args)
+
+    def find(self, css: str) -> Any:
+        return self.driver.find_element(self.By.CSS_SELECTOR, css)
+
+    def all(self, css: str) -> list[Any]:
+        return self.driver.find_elements(self.By.CSS_SELECTOR, css)
+
+    def wait(self, condition: Callable[[Any], Any], timeout: float = WAIT) -> Any:
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(condition)
+
+    def query(self, text: str) -> None:
+        box = self.find("#q")
+        box.clear()
+        box.send_keys(text)
+
+    def search(self, text: str) -> list[Any]:
+        self.js("document.getElementById('results').replaceChildren()")
+        self.query(text)
+        self.find("#search-button").click()
+        return self.wait(lambda d: self.all("#results .hit"))
+
+    def locations(self) -> list[str]:
+        """The results' path:line, read in one go (the list may be replaced at any moment)."""
+        return self.js("return [...document.querySelectorAll('#results .hit .location')].map(e => e.textContent)")
+
+    def shot(self, name: str, full: bool = True) -> Path:
+        """A screenshot of the whole page (the window grown to the page's height, then put back)."""
+        path = self.folder / f"{name}.png"
+        size = self.driver.get_window_size()
+        if full:
+            height = min(self.js("return document.documentElement.scrollHeight") + 140, 4000)
+            self.driver.set_window_size(size["width"], max(height, size["height"]))
+        self.driver.save_screenshot(str(path))
+        self.driver.set_window_size(size["width"], size["height"])
+        self.shots.append(path)
+        return path
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, shots: list[Path], web_home: Path) -> Page:
+    folder = Path(os.environ.get("EMBEDSEARCH_SCREENSHOTS") or web_home / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return Page(browser, shots, folder)
+
+
+# -- tests ----------------------------------------------------------------------------------
+
+def test_search_shows_results_with_the_terms_highlighted(page: Page, site: str) -> None:
+    page.open(site)
+    assert page.js("return document.documentElement.lang") == "ko"  # navigator.language is Korean
+    assert page.find("#search-button").text == "검색"
+    page.wait(lambda d: "문서 4개" in page.find("#status").text)
+    hits = page.search("LLM 환각 문제")
+    first = hits[0]
+    assert first.find_element(page.By.CSS_SELECTOR, ".trail").text == "대규모 언어 모델 정리 › 대규모 언어 모델 › 한계"
+    marks = [m.text for m in first.find_elements(page.By.CSS_SELECTOR, ".snippet mark")]
+    assert "환각" in marks and "LLM" in marks
+    assert page.locations()[0].endswith("llm.md:13")
+    first.find_element(page.By.CSS_SELECTOR, ".location").click()  # the passage's lines, numbered
+    lines = page.wait(lambda d: first.find_elements(page.By.CSS_SELECTOR, ".lines .ln"))
+    assert lines[0].text == "13"
+    assert "q=LLM" in page.driver.current_url  # a reload or a shared link searches again
+    page.shot("search-ko")
+
+
+def test_a_filter_changes_the_results(page: Page, site: str) -> None:
+    page.open(site)
+    page.search("정렬 함수 sorted")
+    before = page.locations()
+    assert any(not loc.split(":")[0].endswith("python.md") for loc in before)
+    page.find("#filters summary").click()
+    tag = page.find("#tag")
+    tag.send_keys("python")
+    page.find("#k").click()  # leaving the field commits it (a change event): the search runs again
+    page.wait(lambda d: page.locations() and page.locations() != before)
+    assert all(loc.split(":")[0].endswith("python.md") for loc in page.locations())
+    page.shot("filter-ko")
+    from selenium.webdriver.support.expected_conditions import staleness_of
+
+    shown = page.all("#results .hit")[0]
+    page.find("#mode option[value=lexical]").click()  # a select searches again at once
+    page.wait(staleness_of(shown))
+    assert all(loc.split(":")[0].endswith("python.md") for loc in page.locations())
+
+
+def test_text_from_the_index_is_shown_never_run(page: Page, site: str) -> None:
+    page.open(site)
+    hits = page.search("HTML tags markup literally")
+    snippet = hits[0].find_element(page.By.CSS_SELECTOR, ".snippet").text
+    assert '<img src=x onerror="window.__pwned=1">' in snippet and "<script>" in snippet
+    assert page.js("return window.__pwned") is None
+    assert not page.all("#results img, #results script")
+
+
+@needs_llm
+def test_ask_streams_the_answer_and_a_citation_leads_to_its_passage(page: Page, site: str) -> None:
+    page.open(site)
+    page.query("LLM의 한계는 뭐야?")
+    page.find("#filters summary").click()
+    k = page.find("#k")
+    k.clear()
+    k.send_keys("2")  # the grammar the test LLM runs under cites [1] or [2]
+    # count how often the answer's text changes while it streams
+    page.js("window.__pieces = 0; new MutationObserver(() => window.__pieces++)"
+            ".observe(document.getElementById('answer-text'), {childList: true, subtree: true, characterData: true})")
+    page.find("#ask-button").click()
+    page.wait(lambda d: page.find("#answer").get_attribute("data-state") in ("done", "error"), timeout=180)
+    assert page.find("#answer").get_attribute("data-state") == "done", page.find("#answer-state").text
+    assert page.js("return window.__pieces") >= 2, "the answer appeared in one piece"
+    assert "gemma-3-270m" in page.find("#answer-meta").text
+    cites = page.all("#answer-text a.cite")
+    assert cites, page.find("#answer-text").text
+    number = cites[0].get_attribute("data-n")
+    source = page.find(f"#source-{number}")
+    assert source.find_element(page.By.CSS_SELECTOR, "details").get_attribute("open") is None
+    cites[0].click()
+    page.wait(lambda d: source.find_element(page.By.CSS_SELECTOR, "details").get_attribute("open") is not None)
+    page.wait(lambda d: page.js(
+        "const r = arguments[0].getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight", source))
+    where = source.find_element(page.By.CSS_SELECTOR, ".location").text
+    assert ":" in where and where.split(":")[0].endswith(".md")
+    assert "cited" in source.get_attribute("class")
+    page.shot("ask-ko")
+
+
+def test_english_and_a_phone(page: Page, site: str) -> None:
+    page.open(site)
+    page.find("#lang").click()
+    assert page.js("return document.documentElement.lang") == "en"
+    assert page.find("#search-button").text == "Search" and page.find("#lang").text == "한국어"
+    page.wait(lambda d: "4 documents" in page.find("#status").text)
+    page.search("kimchi stew pork")
+    assert "result" in page.find("#results-note").text
+    page.shot("search-en")
+    page.open(site + "/?q=kimchi%20stew")  # the language is remembered, the query read from the URL
+    assert page.find("#ask-button").text == "Ask"
+    page.wait(lambda d: page.all("#results .hit"))
+    page.driver.set_window_size(*PHONE)
+    try:
+        assert page.js("return document.documentElement.scrollWidth <= window.innerWidth")  # nothing sticks out
+        page.shot("phone-en")
+    finally:
+        page.driver.set_window_size(1280, 900)
+        page.find("#lang").click()  # back to Korean for whatever runs next
+
+
+def test_a_token_is_asked_for_once_per_tab(page: Page, server_index_template: Path, web_home: Path) -> None:
+    from embedsearch.answer import LLMConfig
+    from embedsearch.server import create_app
+
+    with Index(copy_index(server_index_template, web_home / "guarded")) as ix:
+        live = ThreadServer(create_app(ix, token=TOKEN, llm_config=LLMConfig(backend="none")))
+        try:
+            page.open(live.url)
+            page.wait(lambda d: page.find("#token-form").is_displayed())
+            page.shot("token-ko", full=False)
+            page.find("#token").send_keys("wrong" + "\n")
+            page.wait(lambda d: "토큰이 맞지 않습니다" in page.find("#message").text)
+            page.find("#token").send_keys(TOKEN + "\n")
+            page.wait(lambda d: "문서 4개" in page.find("#status").text)
+            assert not page.find("#token-form").is_displayed()
+            page.search("kimchi")
+            page.open(live.url)  # the same tab keeps it
+            page.wait(lambda d: "문서 4개" in page.find("#status").text)
+            assert not page.find("#token-form").is_displayed()
+            assert httpx.get(live.url + "/api/status", trust_env=False).status_code == 401
+        finally:
+            page.js("sessionStorage.clear()")
+            live.stop()
