@@ -41,7 +41,7 @@ class WxrReader(Reader):
     size_factor = 50  # an export holds a whole blog: 250 MB at the default limit
 
     def read(self, path: Path, name: str, data: bytes, text: str, encoding: str) -> list[tuple[Document, list[Paragraph]]]:
-        if WP not in text[:4096]:
+        if WP not in text[:8192]:  # the namespace is declared on the root element, after a comment
             raise Unsupported("not a WordPress export (WXR); other XML files are not read")
         items = _items(data)
         source = SourceIndex(text)
