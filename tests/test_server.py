@@ -374,11 +374,11 @@ def test_in_process_llm_answers_one_question_at_a_time(served_index: Path, gemma
 
     results: dict[int, list[tuple[str, Any]]] = {}
     with Index(served_index) as ix:
-        live = ThreadServer(create_app(ix, llm_config=LLMConfig(model=str(gemma_gguf), max_tokens=8, temperature=0)))
+        live = ThreadServer(create_app(ix, llm_config=LLMConfig(model=str(gemma_gguf), max_tokens=6, temperature=0)))
         try:
             with httpx.Client(base_url=live.url, timeout=120, trust_env=False) as c:
                 def run(n: int) -> None:
-                    results[n] = ask_events(c, question="김치찌개는 어떻게 만들어?", k=2)
+                    results[n] = ask_events(c, question="김치찌개는 어떻게 만들어?", k=1)
 
                 threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
                 for thread in threads:
@@ -437,6 +437,36 @@ def test_index_job_refused_while_another_writer_holds_the_index(client: httpx.Cl
         finally:
             lock.release()
     assert "writing to" in error
+
+
+def test_watch_keeps_the_index_current(tmp_path: Path) -> None:
+    pytest.importorskip("embedsearch.watch")
+    from embedsearch.answer import LLMConfig
+    from embedsearch.server import create_app
+
+    folder = write_posts(tmp_path / "watched", {"bread.md": "# Bread\n\nSourdough needs a lively starter.\n"})
+
+    def found(c: httpx.Client, query: str, name: str) -> bool:
+        response = c.get("/api/search", params={"q": query, "k": 1})
+        hits = response.json().get("hits") if response.status_code == 200 else None
+        return bool(hits) and hits[0]["path"].endswith(name)
+
+    with Index(tmp_path / "index") as ix:
+        live = ThreadServer(create_app(ix, llm_config=LLMConfig(backend="none"), watch=[str(folder)]))
+        try:
+            with httpx.Client(base_url=live.url, timeout=30, trust_env=False) as c:
+                assert c.get("/api/status").json()["watch"] == [str(folder.resolve())]
+                deadline = time.monotonic() + 60
+                while not found(c, "sourdough starter", "bread.md") and time.monotonic() < deadline:
+                    time.sleep(0.2)  # the watcher's first catch-up indexes the folder
+                assert found(c, "sourdough starter", "bread.md")
+                write_posts(folder, {"tea.md": "# Tea\n\nGreen tea wants water at seventy degrees.\n"})
+                deadline = time.monotonic() + 30
+                while not found(c, "green tea water temperature", "tea.md") and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                assert found(c, "green tea water temperature", "tea.md")
+        finally:
+            live.stop()
 
 
 # -- who may ask ----------------------------------------------------------------------------

@@ -19,11 +19,19 @@ from .service import Service
 Mode = Literal["hybrid", "dense", "lexical"]
 Kind = Literal["prose", "code"]
 
-# Declared for the OpenAPI docs (their "Authorize" button); the check itself is security.Guard.
-router = APIRouter(prefix="/api", dependencies=[Security(HTTPBearer(auto_error=False))])
 
+class Error(BaseModel):
+    """Every error's body (server.errors)."""
+
+    error: str = Field(..., description="What went wrong, in one line.")
+
+
+ERROR: dict[str, Any] = {"model": Error, "description": "A request the server can't serve (see `error`)."}
+# The bearer scheme is declared for the OpenAPI docs (their "Authorize" button); the check itself
+# is security.Guard.
+router = APIRouter(prefix="/api", dependencies=[Security(HTTPBearer(auto_error=False))],
+                   responses={422: {"model": Error, "description": "A parameter of the wrong type or out of range."}})
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy may hold events back
-ERROR = {"description": "A request the server can't serve: `{\"error\": \"one line\"}`"}
 
 
 def service(request: Request) -> Service:

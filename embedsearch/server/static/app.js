@@ -15,7 +15,8 @@ const TEXT = {
     results: (n) => `결과 ${n}개`,
     noResults: "찾은 글이 없습니다.",
     notRelevant: "관련 있어 보이는 글이 없습니다. 아래는 가장 가까운 글입니다.",
-    noLLM: "서버에 LLM이 설정되어 있지 않아 답변은 없습니다. 찾은 글과 프롬프트만 보여 드립니다.",
+    noLLM: "서버에 LLM이 설정되어 있지 않아 답은 쓰지 못했습니다. 찾은 글과 프롬프트를 보여 드립니다 " +
+      "(LLM은 embedsearch serve --llm-url 로 정합니다).",
     noIndex: "아직 색인이 없습니다: 먼저 `embedsearch index 폴더`를 실행하세요.",
     status: (d, c) => `문서 ${d.toLocaleString()}개 · 문단 ${c.toLocaleString()}개`,
     dropped: (n) => `문맥 창에 맞추려고 순위가 낮은 글 ${n}개를 뺐습니다.`,
@@ -38,7 +39,8 @@ const TEXT = {
     results: (n) => (n === 1 ? "1 result" : `${n} results`),
     noResults: "No passages found.",
     notRelevant: "No passage looks relevant: these are only the nearest.",
-    noLLM: "The server has no LLM configured, so there is no answer: here are the passages and the prompt.",
+    noLLM: "The server has no LLM configured, so there is no answer: here are the passages and the prompt " +
+      "(start it with embedsearch serve --llm-url to choose one).",
     noIndex: "No index yet: run `embedsearch index FOLDER` first.",
     status: (d, c) => `${d.toLocaleString()} documents · ${c.toLocaleString()} passages`,
     dropped: (n) => `Left out the ${n} lowest-ranked passage(s) to fit the context window.`,
