@@ -111,13 +111,23 @@ def isolated_env(home: Path, config: str = "") -> dict[str, str]:
     return env
 
 
+_llm_config: list[str] = []
+
+
 def llm_config_text(request: pytest.FixtureRequest) -> str:
-    """The config file for a server whose ask uses the real llama.cpp server, or "" without the llm extra."""
+    """The config file for a server whose ask uses the real llama.cpp server (no LLM without the llm extra).
+
+    Kept once made: a session fixture imported into two test modules is set up once per module,
+    so test_web.py would otherwise start a second llama.cpp server (this one lives to the end of
+    the session anyway).
+    """
     if not (HAVE_LLAMA and HAVE_GEMMA):
         return '[llm]\nbackend = "none"\n'
-    url = request.getfixturevalue("llm_server")
-    return (f'[llm]\nurl = "{url}"\nmax_tokens = 24\ntemperature = 0\n'
-            f"[llm.options]\ngrammar = '''{CITING_GRAMMAR}'''\n")
+    if not _llm_config:
+        url = request.getfixturevalue("llm_server")
+        _llm_config.append(f'[llm]\nurl = "{url}"\nmax_tokens = 24\ntemperature = 0\n'
+                           f"[llm.options]\ngrammar = '''{CITING_GRAMMAR}'''\n")
+    return _llm_config[0]
 
 
 class CliServer:
