@@ -248,7 +248,7 @@ def test_a_token_is_asked_for_once_per_tab(page: Page, server_index_template: Pa
     with Index(copy_index(server_index_template, web_home / "guarded")) as ix:
         live = ThreadServer(create_app(ix, token=TOKEN, llm_config=LLMConfig(backend="none")))
         try:
-            page.open(live.url)
+            page.open(live.url + "/?q=kimchi")  # a search waiting for the token
             page.wait(lambda d: page.find("#token-form").is_displayed())
             page.shot("token-ko", full=False)
             page.find("#token").send_keys("wrong" + "\n")
@@ -256,7 +256,8 @@ def test_a_token_is_asked_for_once_per_tab(page: Page, server_index_template: Pa
             page.find("#token").send_keys(TOKEN + "\n")
             page.wait(lambda d: "문서 4개" in page.find("#status").text)
             assert not page.find("#token-form").is_displayed()
-            page.search("kimchi")
+            page.wait(lambda d: page.locations())  # the search that waited ran
+            assert page.locations()[0].split(":")[0].endswith("kimchi.md")
             page.open(live.url)  # the same tab keeps it
             page.wait(lambda d: "문서 4개" in page.find("#status").text)
             assert not page.find("#token-form").is_displayed()

@@ -141,8 +141,7 @@ async function loadStatus() {
     lastStatus = await (await call("/api/status")).json();
     showStatus(lastStatus);
   } catch (err) {
-    if (!(err instanceof NeedToken)) say(err.message, true);
-    if (err instanceof NeedToken) pending = loadStatus;
+    if (!(err instanceof NeedToken)) say(err.message, true); // with a token, the form loads it again
   }
 }
 
@@ -499,7 +498,7 @@ function start() {
     const again = pending;
     pending = null;
     loadStatus();
-    if (again && again !== loadStatus) again();
+    if (again) again();
   });
   const q = new URLSearchParams(window.location.search).get("q");
   if (q) {
