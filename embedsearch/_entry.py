@@ -5,6 +5,7 @@ are still being imported ends in one line and exit code 130, not a KeyboardInter
 """
 from __future__ import annotations
 
+import signal
 import sys
 
 
@@ -16,3 +17,7 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         sys.exit(130)
+    finally:
+        # The command has finished (or said why not): a Ctrl-C now would only interrupt Python's
+        # own shutdown, which then dies by the signal (exit -2) instead of exiting as reported.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

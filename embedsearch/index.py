@@ -237,7 +237,7 @@ class Index:
                     f"nothing to index in {folder}: no files of a kind embedsearch reads "
                     f"({', '.join(sorted(files.SUFFIXES))})"
                 )
-            sources = (_read_source(p, max_file_size) for p in paths)
+            sources = (_source(p, max_file_size) for p in paths)
             report = indexer.run(sources, scope, total_files=len(paths), progress=progress)
         if report.skipped and not (report.new or report.changed or report.unchanged or report.removed):
             reasons = sorted({reason for _, reason in report.skipped})
@@ -270,7 +270,7 @@ class Index:
                 if path.is_file() and path.suffix.lower() in files.SUFFIXES:
                     found.append(path)
         with self._writing() as indexer:
-            sources = (_read_source(p, max_file_size) for p in _smallest_first(found))
+            sources = (_source(p, max_file_size) for p in _smallest_first(found))
             return indexer.run(sources, scope, total_files=len(found), progress=progress)
 
     def add_documents(
@@ -372,6 +372,10 @@ class Index:
                 f"another `embedsearch index` is writing to {self.path}; wait for it to finish and try again"
             ) from None
         except OSError as exc:
+            import errno
+
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise EmbedsearchError(f"index {self.path} is read-only: it can be searched, not changed") from None
             raise EmbedsearchError(f"cannot write to index directory {self.path}: {exc.strerror}") from None
         return lock
 
@@ -586,6 +590,17 @@ def _file_lines(name: str) -> list[str] | None:
     except (OSError, files.Skip):
         return None
     return text.split("\n")
+
+
+def _source(path: Path, max_bytes: int | None) -> Source:
+    """A file for the indexer, read when it gets to it."""
+    from . import files
+
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return Source(files.display_name(path), size=size, load=lambda: _read_source(path, max_bytes))
 
 
 def _read_source(path: Path, max_bytes: int | None) -> Source:

@@ -2,9 +2,9 @@
 
 Three steps, each cheap to interrupt:
 
-1. **Read** every file (decode and parse, no embedding) and compare content hashes with the
-   index: unchanged documents cost nothing more. Files are taken smallest first, so one huge
-   file never holds back the posts beside it.
+1. **Read** each file (decode, parse) and compare its content hash with the index: unchanged
+   documents cost nothing more. The caller hands files smallest first, and groups are written
+   as they fill, so the posts read first are saved before one huge file is even read.
 2. **Embed and write** the new and changed documents a group at a time (about COMMIT_EVERY new
    chunks, whole documents only), each group in one transaction. A chunk whose text already has
    a vector anywhere in the index reuses it (moved and renamed files embed nothing). Ctrl-C or a
@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 
@@ -31,22 +31,35 @@ if TYPE_CHECKING:
     from .store import Store, VectorStore
     from .vectors import Embedder
 
-# (phase, done, total, detail): phase is "scan" (files read), "chunk" (documents split) or
-# "embed" (chunks embedded); detail names the file being worked on.
+# (phase, done, total, detail): phase is "scan" (files read, of total) or "embed" (chunks embedded
+# so far; total 0: not known ahead, files are read as they are embedded); detail names the file.
 Progress = Callable[[str, int, int, str], None]
 
-# Chunks are embedded and committed in groups of about this many: a killed run keeps every
-# group it finished, and a re-run picks up from there.
+# Chunks are embedded and committed in groups of about this many (or whatever was read in
+# FLUSH_SECONDS): a killed run keeps every group it finished, and a re-run picks up from there.
 COMMIT_EVERY = 128
+FLUSH_SECONDS = 5.0
+# Before reading a file this big (bytes), the documents read so far are written: reading and
+# splitting a 1 MB markdown table takes seconds, and the posts before it shouldn't wait for it.
+BIG_FILE = 256 * 1024
 
 
 @dataclass
 class Source:
-    """One file's contribution: its documents (a WXR export holds many), or why it was skipped."""
+    """One file's contribution: its documents (a WXR export holds many), or why it was skipped.
+
+    A source can be lazy: `load` reads it when the indexer gets to it, and `size` (bytes) lets the
+    indexer save what it has before it starts on a big file.
+    """
 
     name: str  # the file's display name
     documents: list[tuple[Document, list[Paragraph]]] = field(default_factory=list)
     skipped: str = ""  # the reason, when the file is not indexed
+    size: int = 0
+    load: "Callable[[], Source] | None" = None
+
+    def loaded(self) -> "Source":
+        return self.load() if self.load is not None else self
 
 
 @dataclass
@@ -90,8 +103,7 @@ class Indexer:
         started = time.perf_counter()
         report = IndexReport()
         try:
-            pending, seen = self._diff(sources, scope, report, total_files, progress)
-            self._embed_and_write(pending, report, progress)
+            seen = self._stream(sources, scope, report, total_files, progress)
             self._remove(scope, seen, report)
         except KeyboardInterrupt:
             report.interrupted = True
@@ -103,17 +115,33 @@ class Indexer:
         report.seconds = time.perf_counter() - started
         return report
 
-    # -- 1. read and diff ---------------------------------------------------------------------
+    def existing(self, scope: Scope) -> dict[str, tuple[int, str, str]]:
+        """path -> (id, content hash, chunking) of the stored documents in `scope`."""
+        found = self.db.documents_at(scope.paths) if scope.paths else {}
+        for prefix in scope.prefixes:
+            found.update(self.db.documents_under(prefix))
+        return found
 
-    def _diff(self, sources: Iterable[Source], scope: Scope, report: IndexReport, total: int,
-              progress: Progress | None) -> tuple[list[_Pending], set[str]]:
+    # -- 1 and 2: read, diff, chunk, embed, write -----------------------------------------------
+
+    def _stream(self, sources: Iterable[Source], scope: Scope, report: IndexReport, total: int,
+                progress: Progress | None) -> set[str]:
+        """Read the files one by one; commit a group whenever it holds COMMIT_EVERY new chunks or has
+        waited FLUSH_SECONDS, so the posts read first are saved before a big file is even read."""
         existing = self.existing(scope)
         fingerprint = self.chunk_sizes.fingerprint
         seen: set[str] = set()
-        pending: list[_Pending] = []
+        group: list[_Pending] = []
+        new_chunks = 0
+        since = time.monotonic()
+        embedded = [0]
         for n, source in enumerate(sources, 1):
             if progress:
                 progress("scan", n, total, source.name)
+            if group and source.size >= BIG_FILE:
+                self._write(group, report, progress, embedded)
+                group, new_chunks, since = [], 0, time.monotonic()
+            source = source.loaded()
             if source.skipped:
                 report.skipped.append((source.name, source.skipped))
                 continue
@@ -123,17 +151,16 @@ class Indexer:
                 if old and old[1] == doc.content_hash and old[2] == fingerprint:
                     report.unchanged += 1
                     continue
-                pending.append(_Pending(doc, paragraphs, "changed" if old else "new"))
-        return pending, seen
-
-    def existing(self, scope: Scope) -> dict[str, tuple[int, str, str]]:
-        """path -> (id, content hash, chunking) of the stored documents in `scope`."""
-        found = self.db.documents_at(scope.paths) if scope.paths else {}
-        for prefix in scope.prefixes:
-            found.update(self.db.documents_under(prefix))
-        return found
-
-    # -- 2. embed and write -------------------------------------------------------------------
+                item = _Pending(doc, paragraphs, "changed" if old else "new")
+                item.chunks = self._chunk(item)
+                group.append(item)
+                new_chunks += len(item.chunks)
+            if group and (new_chunks >= COMMIT_EVERY or time.monotonic() - since >= FLUSH_SECONDS):
+                self._write(group, report, progress, embedded)
+                group, new_chunks, since = [], 0, time.monotonic()
+        if group:
+            self._write(group, report, progress, embedded)
+        return seen
 
     def _chunk(self, item: _Pending) -> list[Chunk]:
         doc = item.document
@@ -142,45 +169,36 @@ class Indexer:
         title = "" if doc.title == Path(doc.path.split("#", 1)[0]).stem else doc.title
         return make_chunks(item.paragraphs, self.embedder.count_tokens, self.chunk_sizes, title=title)
 
-    def _embed_and_write(self, pending: list[_Pending], report: IndexReport, progress: Progress | None) -> None:
-        """Chunk each document, embed what no stored vector covers, commit a group of documents at a time."""
-        for n, item in enumerate(pending, 1):
-            if progress:
-                progress("chunk", n, len(pending), item.document.path)
-            item.chunks = self._chunk(item)
-        known = self.db.vectors_by_hash(c.content_hash for p in pending for c in p.chunks)
-        total = len({c.content_hash for p in pending for c in p.chunks if c.content_hash not in known})
-        done = 0
-        if progress:
-            progress("embed", 0, total, "")
+    def _write(self, group: list[_Pending], report: IndexReport, progress: Progress | None,
+               embedded: list[int]) -> None:
+        """Embed what no stored vector covers (moved files, repeated text: reused), commit the group
+        in one transaction, and apply it to the vector store in place."""
+        known = self.db.vectors_by_hash(c.content_hash for p in group for c in p.chunks)
+        new = {c.content_hash: c for p in group for c in p.chunks if c.content_hash not in known}
+        if new:
+            name = group[-1].document.path
 
-        for group, new in _groups(pending, known):
-            if new:
-                texts = [c.embed_text for c in new.values()]
-                name = group[-1].document.path
-                t0 = time.perf_counter()
+            def step(k: int) -> None:
+                embedded[0] += k
+                if progress:
+                    progress("embed", embedded[0], 0, name)
 
-                def step(k: int) -> None:
-                    nonlocal done
-                    done += k
-                    if progress:
-                        progress("embed", done, total, name)
-
-                vectors = self.embedder.embed_passages(texts, progress=step)
-                report.embed_seconds += time.perf_counter() - t0
-                report.tokens_embedded += sum(c.token_count for c in new.values())
-                for h, v in zip(new, vectors):
-                    known[h] = np.asarray(v, dtype=np.float32).tobytes()
-            with self.db.transaction():
-                for p in group:
-                    self.db.replace_document(p.document, self.chunk_sizes.fingerprint, p.chunks,
-                                             [known[c.content_hash] for c in p.chunks])
+            t0 = time.perf_counter()
+            vectors = self.embedder.embed_passages([c.embed_text for c in new.values()], progress=step)
+            report.embed_seconds += time.perf_counter() - t0
+            report.tokens_embedded += sum(c.token_count for c in new.values())
+            for h, v in zip(new, vectors):
+                known[h] = np.asarray(v, dtype=np.float32).tobytes()
+        with self.db.transaction():
             for p in group:
-                setattr(report, p.status, getattr(report, p.status) + 1)
-                report.touched.append(p.document.path)
-            report.chunks_embedded += len(new)
-            report.chunks_reused += sum(len(p.chunks) for p in group) - len(new)
-            self.vectors.sync()  # in place: only this group's chunks
+                self.db.replace_document(p.document, self.chunk_sizes.fingerprint, p.chunks,
+                                         [known[c.content_hash] for c in p.chunks])
+        for p in group:
+            setattr(report, p.status, getattr(report, p.status) + 1)
+            report.touched.append(p.document.path)
+        report.chunks_embedded += len(new)
+        report.chunks_reused += sum(len(p.chunks) for p in group) - len(new)
+        self.vectors.sync()  # in place: only this group's chunks
 
     # -- 3. remove and finish -----------------------------------------------------------------
 
@@ -199,19 +217,3 @@ class Indexer:
         if persist and self.vectors.persist_due():
             self.vectors.persist()
         self.db.checkpoint()
-
-
-def _groups(pending: list[_Pending], known: dict[str, bytes]) -> Iterator[tuple[list[_Pending], dict[str, Chunk]]]:
-    """Whole documents in groups of about COMMIT_EVERY chunks that need embedding."""
-    group: list[_Pending] = []
-    new: dict[str, Chunk] = {}
-    for item in pending:
-        group.append(item)
-        for c in item.chunks:
-            if c.content_hash not in known and c.content_hash not in new:
-                new[c.content_hash] = c
-        if len(new) >= COMMIT_EVERY:
-            yield group, new
-            group, new = [], {}
-    if group:
-        yield group, new

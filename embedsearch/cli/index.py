@@ -11,7 +11,7 @@ import typer
 from .app import (IndexOption, JsonOption, ModelOption, app, console, err_console, handle_errors, note, open_index,
                   print_json, want_json)
 
-PHASES = {"scan": "Reading", "chunk": "Splitting", "embed": "Embedding"}
+PHASES = {"scan": "Indexing"}
 
 
 def parse_size(text: str) -> int:
@@ -24,24 +24,34 @@ def parse_size(text: str) -> int:
 
 
 def progress_bar(disable: bool, phases: dict[str, str] | None = None) -> tuple[Any, Any]:
-    """A rich progress bar on stderr and the `(phase, done, total, file)` callback that drives it."""
+    """A rich progress bar on stderr and the `(phase, done, total, file)` callback that drives it.
+
+    One bar over the files ("scan"), the chunks embedded so far ("embed") and the file being
+    worked on beside it; other phases (eval's "query") get a bar of their own.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(),
-                   TimeRemainingColumn(), TextColumn("[dim]{task.fields[file]}", justify="left"),
+    bar = Progress(TextColumn("{task.description}"), BarColumn(bar_width=20), MofNCompleteColumn(),
+                   TimeRemainingColumn(), TextColumn("[dim]{task.fields[note]}"),
                    console=err_console, disable=disable, transient=True)
-    tasks: dict[str, Any] = {}
     names = {**PHASES, **(phases or {})}
+    tasks: dict[str, Any] = {}
+    embedded = [0]
 
     def progress(phase: str, done: int, total: int, detail: str = "") -> None:
         from ..views import display_path
 
-        if phase not in tasks:
-            tasks[phase] = bar.add_task(names.get(phase, phase), total=total or None, file="")
+        if phase == "embed":
+            embedded[0], phase, done, total = done, "scan", -1, -1
         name = display_path(detail) if detail else ""
-        if len(name) > 30:
-            name = "…" + name[-29:]
-        bar.update(tasks[phase], completed=done, total=total or None, file=name)
+        name = name if len(name) <= 28 else "…" + name[-27:]
+        note = (f"{embedded[0]:,} embedded  " if embedded[0] else "") + name
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(names.get(phase, phase), total=max(total, 0) or None, note=note)
+        if done < 0:  # an embedding step: the file count stays
+            bar.update(tasks[phase], note=note)
+        else:
+            bar.update(tasks[phase], completed=done, total=total or None, note=note)
 
     return bar, progress
 
