@@ -410,9 +410,13 @@ class MilvusStore(VectorStore):
         self.seq = int(seq) if self._exists and seq not in (None, "") else -1
 
     def persist(self) -> None:
-        """Record the log position Milvus now reflects, and forget the log up to it."""
-        if self.seq < 0 or self.db.read_only:
+        """Record the log position Milvus now reflects, and forget the log up to it. Milvus Lite
+        also seals what it holds in memory: it searched 20,000 unsealed rows in 5 s a query,
+        sealed ones in 0.07 s."""
+        if self.seq < 0 or not self._may_record():
             return
+        if self.lite:
+            self._call("flush", lambda c: c.flush(self.collection))
         self._record()
         self.db.prune_log(self.seq)
         self.stats["persisted"] += 1
@@ -431,9 +435,15 @@ class MilvusStore(VectorStore):
         except _Missing:
             self._exists, self.seq = False, -1
             changed = super().sync()
-        if changed and not self.db.read_only:
+        if changed and self._may_record():
             self._record()
         return changed
+
+    def _may_record(self) -> bool:
+        """Whether the log position can be written now: not in a read-only index, and not from
+        inside a search's read snapshot (a repair there leaves it to the next writer, whose
+        replay from the older position is idempotent)."""
+        return not self.db.read_only and not self.db.conn.in_transaction
 
     def search(self, vector: np.ndarray, k: int, flt: "Filter | None" = None) -> list[tuple[int, float]]:
         if not self._exists:
@@ -460,34 +470,21 @@ class MilvusStore(VectorStore):
             raise EmbedsearchError(f"{what}; a running `embedsearch index` rebuilds it: try again when it is done") from None
         try:
             self.sync()
+            if self._may_record():
+                self.persist()
+            elif self.lite:
+                self._call("flush", lambda c: c.flush(self.collection))
         finally:
             lock.release()
 
     # -- primitives -----------------------------------------------------------------------
 
-    def _create(self, client: "MilvusClient") -> None:
-        from pymilvus import DataType
-
-        schema = client.create_schema(auto_id=False, enable_dynamic_field=False,
-                                      description=f"embedsearch index {self.db.directory}")
-        schema.add_field("id", DataType.INT64, is_primary=True)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
-        schema.add_field("path", DataType.VARCHAR, max_length=PATH_BYTES)
-        schema.add_field("tags", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=MAX_TAGS,
-                         max_length=TAG_BYTES)
-        schema.add_field("kind", DataType.VARCHAR, max_length=16)
-        spec = LITE_INDEX if self.lite else SERVER_INDEX
-        index = client.prepare_index_params()
-        index.add_index("vector", index_type=spec["index_type"], metric_type="IP", params=spec["params"])
-        # Strong: a search right after an `index` run sees its changes
-        client.create_collection(self.collection, schema=schema, index_params=index, consistency_level="Strong")
-
     def _clear(self) -> None:
         def clear(client: "MilvusClient") -> None:
             if client.has_collection(self.collection):
                 client.drop_collection(self.collection)
-            self._create(client)
-            client.load_collection(self.collection)
+            create_collection(client, self.collection, self.dim, lite=self.lite,
+                              description=f"embedsearch index {self.db.directory}")
 
         self._call("create_collection", clear)
         self._exists = True
@@ -542,6 +539,27 @@ class MilvusStore(VectorStore):
         conn, self._conn = self._conn, None
         if conn is not None:
             _release(conn)
+
+
+def create_collection(client: "MilvusClient", name: str, dim: int, *, lite: bool, description: str) -> None:
+    """The collection layout (see the module docstring), created and loaded."""
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False, description=description)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+    schema.add_field("path", DataType.VARCHAR, max_length=PATH_BYTES)
+    schema.add_field("tags", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=MAX_TAGS, max_length=TAG_BYTES)
+    schema.add_field("kind", DataType.VARCHAR, max_length=16)
+    spec = LITE_INDEX if lite else SERVER_INDEX
+    index = client.prepare_index_params()
+    index.add_index("vector", index_type=spec["index_type"], metric_type="IP", params=spec["params"])
+    # Strong: a search right after an `index` run sees its changes
+    client.create_collection(name, schema=schema, consistency_level="Strong")
+    # sync=False: waiting for an index on an empty collection polls every 0.5 s, and asks for a
+    # timestamp Milvus Lite doesn't implement (its server logs the error)
+    client.create_index(name, index, sync=False)
+    client.load_collection(name)
 
 
 def collection_name(meta: dict[str, str]) -> str:
