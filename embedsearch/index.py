@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from .chunks import ChunkSizes
 from .errors import DamagedIndexError, EmbedsearchError, IndexBusyError, ModelMismatchError
-from .indexer import COMMIT_EVERY, Indexer, Interrupted, Progress, Scope, Source  # noqa: F401 (re-exported)
-from .records import Document, DocumentText, Hit, IndexReport, Paragraph
+from .indexer import Indexer, Interrupted, Progress, Scope, Source  # noqa: F401 (Interrupted, Progress: re-exported)
+from .records import Document, DocumentText, Hit, IndexReport
 from .text import content_hash, nfc
 
 if TYPE_CHECKING:
@@ -361,6 +361,18 @@ class Index:
                     damaged.rename(self.path / f"{DB_NAME}{suffix}.damaged-{stamp}")
             self._store = None
 
+    def writer_busy(self) -> bool:
+        """True when another writer (an `index` run, a watcher) holds this index's write lock."""
+        if not self.path.is_dir():
+            return False
+        try:
+            self._file_lock().release()
+        except IndexBusyError:
+            return True
+        except EmbedsearchError:  # read-only: nobody can be writing here
+            return False
+        return False
+
     def _file_lock(self) -> Any:
         from filelock import FileLock, Timeout
 
@@ -452,6 +464,8 @@ class Index:
         """Search, then fill the prompt (`answer.Prepared`): what `ask` does before the LLM writes."""
         from .answer import load_template, prepare
 
+        if not nfc(question).strip():
+            raise EmbedsearchError("the question is empty")
         load_template(template)  # a bad template is reported before any slow work
         started = time.perf_counter()
         hits = self.search(question, k=k, **search_kwargs)
@@ -472,14 +486,18 @@ class Index:
         store = self._require()
         row = self._find_document(path)
         doc_path: str = row["path"]
-        lines = None if "#" in doc_path else _file_lines(doc_path)
-        if lines is not None:
+        whole = None if "#" in doc_path else _file_text(doc_path)
+        if whole is not None:
+            lines = whole.split("\n")
+            if len(lines) > 1 and lines[-1] == "":  # the newline that ends the last line starts no line
+                lines.pop()
             first = line_start or 1
             last = (line_end or line_start or len(lines)) if line_start else len(lines)
             if not 1 <= first <= len(lines) or last < first:
                 raise EmbedsearchError(f"{doc_path} has {len(lines)} lines: no line {first}")
             last = min(last, len(lines))
-            text, source = "\n".join(lines[first - 1 : last]), "file"
+            text = whole if line_start is None else "\n".join(lines[first - 1 : last])
+            source = "file"
         else:
             chunks = store.document_chunks(row["id"])
             if line_start is not None:
@@ -580,16 +598,15 @@ def _smallest_first(paths: Iterable[Path]) -> list[Path]:
     return sorted(paths, key=size)
 
 
-def _file_lines(name: str) -> list[str] | None:
-    """The lines of a stored document's file as it is now; None when it can't be read."""
+def _file_text(name: str) -> str | None:
+    """A stored document's file as it is now, decoded; None when it can't be read."""
     from . import files
     from .files.decode import decode
 
     try:
-        text, _ = decode(files.real_path(name).read_bytes())
+        return decode(files.real_path(name).read_bytes())[0]
     except (OSError, files.Skip):
         return None
-    return text.split("\n")
 
 
 def _source(path: Path, max_bytes: int | None) -> Source:

@@ -30,7 +30,7 @@ import functools
 import inspect
 import logging
 import os
-import re
+
 import stat
 import sys
 import threading
@@ -315,7 +315,7 @@ class _Tools:
         if not path.strip():
             raise EmbedsearchError("empty path: give a document path as search returned it, e.g. 'posts/llm.md:25'")
         if line_start is None and line_end is None:
-            path, line_start, line_end = parse_location(path)
+            path, line_start, line_end = views.parse_location(path)
         if line_start is None and line_end is not None:
             line_start = 1
         doc, full_end = _truncate(self.index.get(path, line_start, line_end))
@@ -501,14 +501,6 @@ def _status_text(info: Mapping[str, Any]) -> str:
         "Last indexed": datetime.datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M") if last else "never",
     }
     return "\n".join(f"{key}: {value}" for key, value in rows.items())
-
-
-def parse_location(location: str) -> tuple[str, int | None, int | None]:
-    """'a.md:12-20' -> ('a.md', 12, 20); 'a.md:12' -> ('a.md', 12, None); 'a.md' -> ('a.md', None, None)."""
-    match = re.fullmatch(r"(.+?):(\d+)(?:-(\d+))?", location.strip())
-    if not match:
-        return location.strip(), None, None
-    return match.group(1), int(match.group(2)), int(match.group(3)) if match.group(3) else None
 
 
 # -- transports ------------------------------------------------------------------------------

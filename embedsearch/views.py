@@ -20,12 +20,27 @@ INDENT = "   "
 
 
 def display_path(path: str) -> str:
-    """A path relative to the working directory when it is inside it: shorter, and clickable in terminals."""
+    """A path relative to the working directory when it is inside it: shorter, and clickable in terminals.
+
+    Not when the working directory is the file system's root (MCP clients may start servers
+    there): "home/u/posts/a.md" would look relative and mislead.
+    """
     try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive on Windows
+        cwd = os.getcwd()
+        if os.path.dirname(cwd) == cwd:
+            return path
+        rel = os.path.relpath(path, cwd)
+    except (ValueError, OSError):  # another drive on Windows; a deleted working directory
         return path
     return path if rel.startswith("..") else rel
+
+
+def parse_location(location: str) -> tuple[str, int | None, int | None]:
+    """'a.md:12-20' -> ('a.md', 12, 20); 'a.md:12' -> ('a.md', 12, None); 'a.md' -> ('a.md', None, None)."""
+    match = re.fullmatch(r"(.+?):(\d+)(?:-(\d+))?", location.strip())
+    if not match:
+        return location.strip(), None, None
+    return match.group(1), int(match.group(2)), int(match.group(3)) if match.group(3) else None
 
 
 def span(line_start: int, line_end: int) -> str:

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+# The LLM fixtures (a real llama.cpp server, the packaged Gemma, a small ask index) are
+# session-wide: registered once here, every module shares one server instead of starting its own.
+pytest_plugins = ["llm_server"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_POSTS = ROOT / "data" / "posts"
 SHARED = ROOT.parent / "shared"

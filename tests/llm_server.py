@@ -2,7 +2,7 @@
 
 The server is llama-cpp-python's OpenAI-compatible server (`python -m llama_cpp.server`) on
 127.0.0.1 with the packaged Gemma 3 270M: one per test session, killed at the end.
-Import the fixtures into a test module with `from llm_server import ...`.
+conftest.py registers this module as a plugin, so every test module can use the fixtures.
 """
 from __future__ import annotations
 

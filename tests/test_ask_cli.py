@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from llm_server import ask_index, ask_index_path, free_port, llm_env, posts_dir  # noqa: F401  (fixtures)
+from llm_server import free_port
 from typer.testing import CliRunner
 
 import embedsearch.cli.ask as ask_cli

@@ -17,15 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from llm_server import (  # noqa: F401  (fixtures)
-    ask_index,
-    ask_index_path,
-    gemma_gguf,
-    llm_env,
-    llm_server,
-    needs_llm,
-    posts_dir,
-)
+from llm_server import needs_llm
 from typer.testing import CliRunner
 
 import embedsearch.cli.ask as ask_cli

@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 
 import pytest
-from llm_server import llm_env  # noqa: F401  (fixture)
 
 from embedsearch.answer.backends import choose_backend, estimate_tokens
 from embedsearch.answer.backends.openai import endpoints

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from embedsearch import EmbedsearchError, Hit, Index
-from embedsearch.store import faiss_store
 
 from conftest import write
 
@@ -215,13 +214,3 @@ def test_ask_without_an_llm_returns_the_filled_prompt(sample_index: Path) -> Non
         assert f"{Path(answer.passages[0].path).name}:{answer.passages[0].line_start}" in answer.prompt
         streamed = list(ix.ask_stream("GGUF는 언제 GGML 형식을 대체했나?", k=3, llm=no_llm))
         assert len(streamed) == 1 and streamed[0].prompt == answer.prompt
-
-
-def test_the_faiss_kind_follows_the_measured_threshold() -> None:
-    assert faiss_store.choose_kind(1_000_000) == "flat"  # exact stays interactive at 1M (README)
-    assert faiss_store.choose_kind(faiss_store.HNSW_THRESHOLD) == "hnsw"
-    vectors = np.random.default_rng(0).standard_normal((300, 8)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    hnsw = faiss_store.build(vectors, np.arange(300, 600), kind="hnsw")
-    _, ids = hnsw.search(vectors[:1], 1)
-    assert ids[0][0] == 300 and hnsw.ntotal == 300

@@ -23,14 +23,7 @@ from typing import Any, Iterator
 
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
-from llm_server import (  # noqa: F401  (fixtures)
-    ask_index_path,
-    free_port,
-    gemma_gguf,
-    llm_server,
-    needs_llm,
-    posts_dir,
-)
+from llm_server import free_port, needs_llm
 from mcp import Client, StdioServerParameters
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,7 +178,7 @@ def test_status(stdio: Session, ask_index_path: Path) -> None:
         ("search", {"query": "LLM", "k": 0}, "k must be between 1 and 50, not 0"),
         ("get", {"path": "nope.md"}, "no document 'nope.md' in the index"),
         ("get", {"path": "llm.md:999"}, "lines: no line 999"),
-        ("ask", {"question": " "}, "empty query"),
+        ("ask", {"question": " "}, "the question is empty"),
     ],
 )
 def test_user_errors_are_tool_errors_and_the_server_lives_on(stdio: Session, name: str, arguments: dict[str, Any],

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
-from llm_server import HAVE_GEMMA, HAVE_LLAMA, free_port, gemma_gguf, llm_server  # noqa: F401 (fixtures)
+from llm_server import HAVE_GEMMA, HAVE_LLAMA, free_port
 
 from embedsearch import Index
 

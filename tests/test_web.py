@@ -13,7 +13,6 @@ from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
-from llm_server import gemma_gguf, llm_server  # noqa: F401 (fixtures)
 from test_server import (TOKEN, CliServer, ThreadServer, copy_index, isolated_env, llm_config_text, needs_llm,
                          server_index_template)  # noqa: F401 (fixtures)
 

@@ -147,6 +147,8 @@ def get(
     json_: bool = JsonOption,
 ) -> None:
     """Print an indexed document, or some of its lines, e.g. `embedsearch get posts/llm.md:26-30`."""
+    from ..views import parse_location
+
     path, start, end = parse_location(location)
     with open_index(index, None) as ix:
         doc = ix.get(path, start, end)
@@ -156,16 +158,6 @@ def get(
         print_json(document_json(doc))
         return
     typer.echo(doc.text)
-
-
-def parse_location(location: str) -> tuple[str, int | None, int | None]:
-    """'a.md:12-20' -> ('a.md', 12, 20); 'a.md:12' -> ('a.md', 12, None); 'a.md' -> ('a.md', None, None)."""
-    match = re.fullmatch(r"(.+?):(\d+)(?:-(\d+))?", location)
-    if not match:
-        return location, None, None
-    start = int(match.group(2))
-    end = int(match.group(3)) if match.group(3) else None
-    return match.group(1), start, end
 
 
 def _size(n: float) -> str:

@@ -54,11 +54,6 @@ def serve(
                    "EMBEDSEARCH_TOKEN (every request must then send it)")
     llm = resolve_config(url=llm_url, model=llm_model, backend=llm_backend, context_tokens=context_tokens,
                          max_tokens=max_tokens, temperature=temperature)
-    if watch:
-        try:
-            import embedsearch.watch  # noqa: F401
-        except ImportError:
-            raise fail("--watch needs embedsearch.watch, which this installation lacks") from None
     sock = listen(host, port)
     import uvicorn
 

@@ -72,8 +72,10 @@ class IndexJobs:
             running = next((job for job in self._jobs.values() if job.state == "running"), None)
             if running:
                 raise IndexBusyError(f"an indexing job is already running: {running.url}")
-            if self.index.path.is_dir():
-                self.index._file_lock().release()  # another writer now: say so here, not in the job
+            if self.index.writer_busy():  # another writer now: say so here, not in the job
+                raise IndexBusyError(
+                    f"another `embedsearch index` is writing to {self.index.path}; wait for it to finish and try again"
+                )
             job = Job(id=str(next(self._ids)), folder=folder, rebuild=rebuild)
             self._jobs[job.id] = job
             while len(self._jobs) > KEEP_JOBS:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import os
+import threading
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,12 +84,22 @@ def _unload() -> None:
     _loaded.clear()
 
 
+# One model per process, and one generation at a time on it: a llama.cpp context is not
+# thread-safe, and `serve` can be asked from its API, its web page and MCP at once.
+_model_lock = threading.RLock()
+
+
 def load(path: Path, n_ctx: int) -> Any:
     try:
         import llama_cpp
     except ImportError:
         raise EmbedsearchError(f"the llama backend needs llama-cpp-python: {INSTALL_HINT}") from None
     key = (str(path), n_ctx)
+    with _model_lock:
+        return _load(llama_cpp, path, n_ctx, key)
+
+
+def _load(llama_cpp: Any, path: Path, n_ctx: int, key: tuple[str, int]) -> Any:
     if key not in _loaded:
         _unload()
         try:
@@ -118,9 +129,15 @@ class LlamaBackend:
         self.chat = bool(self.llama.metadata.get("tokenizer.chat_template"))
 
     def count_tokens(self, text: str) -> int:
-        return len(self.llama.tokenize(text.encode("utf-8"), add_bos=True, special=False)) + CHAT_OVERHEAD_TOKENS
+        with _model_lock:
+            return len(self.llama.tokenize(text.encode("utf-8"), add_bos=True, special=False)) + CHAT_OVERHEAD_TOKENS
 
     def stream(self, prompt: str) -> Iterator[str]:
+        """The answer as it is generated; the model is held for the whole generation."""
+        with _model_lock:
+            yield from self._stream(prompt)
+
+    def _stream(self, prompt: str) -> Iterator[str]:
         options: dict[str, Any] = {"temperature": self.config.temperature}
         if self.config.repeat_penalty:
             options["repeat_penalty"] = self.config.repeat_penalty
