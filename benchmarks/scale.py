@@ -57,6 +57,7 @@ POSTS = REPO / "data" / "posts"
 RECALL_QUERIES = 1_000
 LATENCY_QUERIES = 200
 SPREAD = 0.08
+REAL_PASSAGES = 40_000  # real passages the figures are measured on (the first of `real_texts()`)
 QUESTIONS_FROM_KORQUAD = 2_000
 NEIGHBOURS = 10
 
@@ -131,10 +132,12 @@ def _unique(texts: list[str]) -> list[str]:
 
 
 
-def real_vectors(workdir: Path, *, embed: bool = True, log: Callable[[str], None] = print) -> tuple[np.ndarray, np.ndarray]:
-    """(passages, queries) as E5 vectors of `real_texts()`, embedded into workdir in parts of PART
-    texts, in order (a killed run resumes where it stopped). With embed=False: the parts cached so
-    far, a prefix of the passages (chunks first, then sentences, then sentence pairs)."""
+def real_vectors(workdir: Path, limit: int = REAL_PASSAGES, *, embed: bool = True,
+                 log: Callable[[str], None] = print) -> tuple[np.ndarray, np.ndarray]:
+    """(passages, queries) as E5 vectors of `real_texts()`: the first `limit` passages (chunks
+    first, then sentences, then sentence pairs) and every query. They are embedded into workdir in
+    parts of PART texts, in order (a killed run resumes where it stopped); with embed=False, only
+    what is cached is returned."""
     from embedsearch.vectors import load_embedder
 
     embedder = load_embedder()
@@ -154,10 +157,11 @@ def real_vectors(workdir: Path, *, embed: bool = True, log: Callable[[str], None
     for kind in ("queries", "passages"):
         fn = embedder.embed_queries if kind == "queries" else embedder.embed_passages
         parts, start = [], 0
-        while True:
+        wanted = len(texts[kind]) if kind == "queries" else min(limit, len(texts[kind]))
+        while start < wanted:
             path = folder / f"{kind}-{digests[kind]}-{start:07d}.npy"
             if not path.exists():
-                if not embed or start >= len(texts[kind]):
+                if not embed:
                     break
                 t0 = time.perf_counter()
                 part = texts[kind][start : start + PART]
@@ -170,7 +174,7 @@ def real_vectors(workdir: Path, *, embed: bool = True, log: Callable[[str], None
                     f"({len(part) / (time.perf_counter() - t0):.1f}/s; {load()})")
             parts.append(np.load(path))
             start += PART
-        out[kind] = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+        out[kind] = np.concatenate(parts)[:wanted] if parts else np.zeros((0, embedder.dim), np.float32)
     return out["passages"], out["queries"]
 
 
@@ -537,12 +541,14 @@ def check_derived(real: np.ndarray, queries: np.ndarray, workdir: Path, log: Cal
 # -- main -----------------------------------------------------------------------------------------
 
 
-def run(sizes: list[int], workdir: Path, *, only: set[str], fresh: bool = False, embed: bool = False,
-        log: Callable[[str], None] = print) -> list[dict[str, Any]]:
-    """Measure every size; keep and reuse results in workdir/results.json. Returns the rows."""
-    real, queries = real_vectors(workdir, embed=embed, log=log)
-    if len(real) < 1_000:
-        sys.exit(f"only {len(real):,} real vectors are embedded in {workdir}: run with --embed first")
+def run(sizes: list[int], workdir: Path, *, only: set[str], real: int = REAL_PASSAGES, fresh: bool = False,
+        embed: bool = False, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Measure every size on the first `real` real passages (embedding the missing ones with
+    embed=True); keep and reuse results in workdir/results.json. Returns the rows."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    real, queries = real_vectors(workdir, real, embed=embed, log=log)
+    if len(real) < 2_000:
+        sys.exit(f"only {len(real):,} real passages are embedded in {workdir}: run with --embed first")
     near = neighbours(real, workdir)
     saved_path = workdir / "results.json"
     saved: dict[str, list[dict[str, Any]]] = {} if fresh or not saved_path.exists() else json.loads(saved_path.read_text())
@@ -574,8 +580,9 @@ def main() -> None:
     ap.add_argument("--only", choices=["faiss", "milvus"], action="append", help="measure only these stores")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "embedsearch-bench" / "scale",
                     help="where embedded vectors, neighbours and results are kept between runs")
-    ap.add_argument("--embed", action="store_true", help="embed whatever real texts are not cached yet first")
-    ap.add_argument("--embed-only", action="store_true", help="embed the real texts into the cache, then stop")
+    ap.add_argument("--real", type=int, default=REAL_PASSAGES, help="real passages to measure on")
+    ap.add_argument("--embed", action="store_true", help="embed the missing ones of those first")
+    ap.add_argument("--embed-only", action="store_true", help="embed every real text into the cache, then stop")
     ap.add_argument("--check-derived", action="store_true", help="compare derived vectors with real ones, then stop")
     ap.add_argument("--fresh", action="store_true", help="measure again what results.json already holds")
     ap.add_argument("--json", type=Path, help="also write the rows to this file")
@@ -583,15 +590,15 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"# vector stores at scale, {time.strftime('%Y-%m-%d %H:%M')}; {load()}")
     if args.embed_only:
-        passages, queries = real_vectors(args.workdir)
+        passages, queries = real_vectors(args.workdir, 10**9)
         print(f"{len(passages):,} passages, {len(queries):,} queries")
         return
     if args.check_derived:
-        real, queries = real_vectors(args.workdir, embed=False)
+        real, queries = real_vectors(args.workdir, args.real, embed=False)
         check_derived(real, queries, args.workdir)
         return
-    rows = run(args.sizes, args.workdir, only=set(args.only or ["faiss", "milvus"]), fresh=args.fresh,
-               embed=args.embed)
+    rows = run(args.sizes, args.workdir, only=set(args.only or ["faiss", "milvus"]), real=args.real,
+               fresh=args.fresh, embed=args.embed)
     print(f"# done, {load()}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

@@ -179,3 +179,11 @@ def test_a_second_process_searches_while_this_one_holds_the_lite_folder(referenc
     assert out.returncode == 0, out.stderr
     assert [json.loads(line)["chunk_id"] for line in out.stdout.splitlines()] == [h.chunk_id for h in expected]
     assert "Traceback" not in out.stderr
+
+
+def test_locations_and_an_unreachable_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert MilvusStore.normalise_location("vectors.db") == str(tmp_path / "vectors.db")
+    assert MilvusStore.normalise_location("http://milvus.internal:19530") == "http://milvus.internal:19530"
+    with pytest.raises(EmbedsearchError, match=r"cannot reach Milvus at http://127\.0\.0\.1:9 .*start the server"):
+        Index(tmp_path / "ix", vector_store="milvus:http://127.0.0.1:9", create=True)

@@ -327,8 +327,10 @@ def _alive(pid: int) -> bool:
 
 
 def _quiet_pymilvus() -> None:
-    """pymilvus logs every failed call with a traceback; this store reports them as one line."""
-    logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
+    """pymilvus logs failed calls and reconnections with tracebacks; this store reports what
+    matters as one line (and reconnects itself when a Milvus Lite holder has gone)."""
+    for name in ("pymilvus.decorators", "pymilvus.client.connection_manager"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -373,18 +375,27 @@ class MilvusStore(VectorStore):
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """One Milvus call, with its errors as one line. Through another process's Milvus Lite
-        server that has since exited, it reconnects (usually opening the folder itself) once."""
+        server that has since exited, it reconnects once (usually opening the folder itself), and
+        loads the collection once when the server it reaches has not."""
         from pymilvus import MilvusException
 
-        for attempt in (0, 1):
+        reconnected = reloaded = False
+        while True:
             try:
                 return fn(self.client, *args, **kwargs)
             except MilvusException as exc:
                 text = str(exc.message)
-                if "not exist" in text.lower() or "not found" in text.lower():
+                low = text.lower()
+                if exc.code == 100 or "not exist" in low or "not found" in low:  # 100: no such collection
                     raise _Missing() from None
-                unavailable = exc.code in (2, 14) or "unavailable" in text.lower() or "connect" in text.lower()
-                if unavailable and attempt == 0 and self._conn is not None and self._conn.lite and not self._conn.holder:
+                if not reloaded and (exc.code == 101 or "released" in low or "not loaded" in low):  # 101
+                    reloaded = True
+                    self.client.load_collection(self.collection)
+                    continue
+                unavailable = exc.code in (2, 14) or "unavailable" in low or "connect" in low
+                if unavailable and not reconnected and self._conn is not None and self._conn.lite \
+                        and not self._conn.holder:
+                    reconnected = True
                     self._conn.reopen()
                     continue
                 where = self.location if self.lite else _hide_password(self.location)
@@ -392,7 +403,6 @@ class MilvusStore(VectorStore):
                     raise EmbedsearchError(f"Milvus at {where} stopped answering during {what} ({text}): "
                                            "check the server and run the command again") from None
                 raise EmbedsearchError(f"Milvus {what} failed on {where}: {text}") from None
-        raise AssertionError("unreachable")
 
     # -- state --------------------------------------------------------------------------
 
