@@ -214,3 +214,24 @@ def test_ask_without_an_llm_returns_the_filled_prompt(sample_index: Path) -> Non
         assert f"{Path(answer.passages[0].path).name}:{answer.passages[0].line_start}" in answer.prompt
         streamed = list(ix.ask_stream("GGUF는 언제 GGML 형식을 대체했나?", k=3, llm=no_llm))
         assert len(streamed) == 1 and streamed[0].prompt == answer.prompt
+
+
+def test_editing_one_paragraph_updates_the_vector_index_in_place(small_posts: Path, tmp_path: Path) -> None:
+    """No full rebuild: the writer applies one delete and one add; a reader replays them from the log."""
+    path = tmp_path / "ix"
+    with Index(path) as ix:
+        ix.add(small_posts)
+        files = sorted(p.name for p in path.glob("vectors-*.faiss"))
+        stats = dict(ix.vectors.stats)
+        post = small_posts / "cooking.md"
+        post.write_text(post.read_text().replace("twenty minutes with the lid on", "thirty minutes with the lid on"))
+        report = ix.add(small_posts)
+        assert (report.changed, report.chunks_embedded) == (1, 1)
+        after = ix.vectors.stats
+        assert after["rebuilds"] == stats["rebuilds"]  # nothing rebuilt from SQLite
+        changed = after["upserted"] - stats["upserted"]
+        assert 1 <= changed <= len(ix.store.document_chunks(ix._find_document("cooking.md")["id"]))
+        assert sorted(p.name for p in path.glob("vectors-*.faiss")) == files  # not even rewritten: the log carries it
+    with Index(path) as reader:
+        hit = reader.search("thirty minutes lid on", k=1)[0]
+        assert "thirty minutes" in hit.text and reader.vectors.stats["rebuilds"] == 0
