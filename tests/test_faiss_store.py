@@ -230,3 +230,22 @@ def test_build_picks_the_kind_by_size() -> None:
     back, back_ids = faiss_store.contents(index)
     order = np.argsort(back_ids)
     assert np.array_equal(back_ids[order], np.arange(100, 3_100)) and np.allclose(back[order], vectors)
+
+
+def test_an_index_past_the_threshold_searches_and_edits_in_place(small_posts: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through Index: the indexer's sync and persist switch the store once; an edit stays in place."""
+    from embedsearch import Index
+
+    monkeypatch.setattr(faiss_store, "IVF_THRESHOLD", 4)
+    with Index(tmp_path / "ix", create=True) as ix:
+        ix.add(small_posts)
+        assert kind_of(ix.vectors.index) == "ivf" and ix.vectors.stats["switches"] == 1
+        assert "Dutch oven" in ix.search("How hot is the oven for the bread?", k=1, mode="dense")[0].text
+        memo = small_posts / "notes" / "memo.txt"
+        memo.write_text(memo.read_text("utf-8") + "\nHNSW는 그래프 기반의 근사 최근접 이웃 탐색 방법입니다.\n", "utf-8")
+        ix.add(small_posts)
+        assert ix.vectors.stats["switches"] == 1 and ix.vectors.stats["rebuilds"] <= 1
+    with Index(tmp_path / "ix") as reader:  # a fresh process: the IVF file, then the log
+        hit = reader.search("그래프 기반 근사 최근접 이웃", k=1, mode="dense")[0]
+        assert "HNSW" in hit.text and kind_of(reader.vectors.index) == "ivf"

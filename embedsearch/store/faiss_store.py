@@ -54,8 +54,8 @@ def choose_kind(n: int) -> str:
 
 
 def ivf_nlist(n: int) -> int:
-    """Inverted lists for n vectors: about 4 sqrt(n), rounded to a power of two."""
-    return 1 << max(4, round(math.log2(IVF_LISTS_PER_SQRT * math.sqrt(max(n, 1)))))
+    """Inverted lists for n vectors: about 4 sqrt(n), rounded to a power of two (never more than n)."""
+    return min(1 << max(4, round(math.log2(IVF_LISTS_PER_SQRT * math.sqrt(max(n, 1))))), max(n, 1))
 
 
 def new_index(dim: int, kind: str = "flat", nlist: int = 0) -> "faiss.Index":
