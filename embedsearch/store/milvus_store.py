@@ -326,6 +326,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _require(lite: bool) -> None:
+    """pymilvus (and milvus-lite for a local folder), or a line saying how to install them; then
+    pymilvus's own logging quietened."""
+    try:
+        import pymilvus  # noqa: F401
+
+        if lite:
+            import milvus_lite  # noqa: F401
+    except ImportError as exc:
+        raise EmbedsearchError(f"the Milvus vector store needs {exc.name}: pip install 'embedsearch[milvus]'") from None
+    _quiet_pymilvus()
+
+
 def _quiet_pymilvus() -> None:
     """pymilvus logs failed calls and reconnections with tracebacks; this store reports what
     matters as one line (and reconnects itself when a Milvus Lite holder has gone)."""
@@ -369,7 +382,6 @@ class MilvusStore(VectorStore):
     @property
     def client(self) -> "MilvusClient":
         if self._conn is None:
-            _quiet_pymilvus()
             self._conn = _acquire(self.location)
         return self._conn.open()
 
@@ -377,6 +389,7 @@ class MilvusStore(VectorStore):
         """One Milvus call, with its errors as one line. Through another process's Milvus Lite
         server that has since exited, it reconnects once (usually opening the folder itself), and
         loads the collection once when the server it reaches has not."""
+        _require(lite=self.lite)
         from pymilvus import MilvusException
 
         reconnected = reloaded = False
