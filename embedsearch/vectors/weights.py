@@ -147,16 +147,6 @@ class E5Weights:
             flat = dequantize(self._q4_blocks(name))
         return flat.reshape(self.tensor_shape(name))
 
-    def q4(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """A Q4_0 matrix [out, in] as (nibbles uint8 [out, in], scales float32 [out, in / 32]).
-
-        The nibbles are in weight order (not e5.c's byte packing); a weight is (nibble - 8) * scale.
-        """
-        blocks = self._q4_blocks(name)
-        rows, cols = self.tensor_shape(name)
-        nibbles = np.concatenate([blocks["qs"] & 0x0F, blocks["qs"] >> 4], axis=-1)
-        return nibbles.reshape(rows, cols), blocks["d"].astype(np.float32).reshape(rows, cols // QK)
-
     def word_embeddings(self, ids: np.ndarray) -> np.ndarray:
         """Rows of the 4-bit word-embedding table for `ids` (any shape), dequantized: [..., H] float32.
 
