@@ -186,7 +186,7 @@ def child_query(engine: str, rounds: str, threads: str = "1", spin: str = "0") -
         import onnxruntime as ort
 
         from embedsearch.vectors import onnx_e5
-        from embedsearch.vectors.tokenizer import QUERY
+        from embedsearch.vectors.tokenizer import QUERY as PREFIX
 
         precision = engine.split()[-1]
         options = ort.SessionOptions()
@@ -196,7 +196,7 @@ def child_query(engine: str, rounds: str, threads: str = "1", spin: str = "0") -
         e5 = onnx_e5.OnnxE5(precision, queries="onnx")
 
         def embed(texts):
-            return e5._embed(texts, QUERY, session, None)
+            return e5._embed(texts, PREFIX, session, None)
 
     embed([QUERY])
     times = []
