@@ -1,8 +1,8 @@
 """How fast embedsearch is, with figures anyone can reproduce on their own machine.
 
-    python benchmarks/run.py              # sample posts, a ~10,000-passage corpus, FAISS at 100k
-    python benchmarks/run.py --quick      # sample posts and FAISS at 20k only (about a minute)
-    python benchmarks/run.py --scale      # also FAISS at 1M vectors (about half an hour, ~6 GB RAM)
+    python benchmarks/run.py              # sample posts, a ~10,000-passage corpus, vector stores at 100k
+    python benchmarks/run.py --quick      # sample posts and vector stores at 20k only
+    python benchmarks/run.py --scale      # also vector stores at 1M (an hour or more on 2 cores, ~8 GB RAM)
     python benchmarks/run.py --only large --json results.json
     python benchmarks/run.py --only engines  # the bundled model's engines side by side (benchmarks/engines.py)
 
@@ -344,77 +344,21 @@ def build_large(dst: Path, target_chunks: int) -> Path:
     return dst
 
 
-# -- FAISS ------------------------------------------------------------------------------------
+# -- vector stores at scale -------------------------------------------------------------------
 
 
-def real_vectors(workdir: Path, embed: bool) -> tuple["np.ndarray", "np.ndarray"] | None:
-    """E5 vectors of KorQuAD dev passages (title and text) and 1,000 of its questions, cached in workdir
-    (about four minutes to make, on 2 cores; `embed=False` only reads the cache)."""
-    import numpy as np
+def bench_scale(sizes: list[int], workdir: Path, quick: bool) -> list[dict[str, Any]]:
+    """FAISS index kinds and Milvus Lite on real and real-derived E5 vectors (benchmarks/scale.py).
 
-    cache = workdir / "e5-korquad.npz"
-    if cache.exists():
-        saved = np.load(cache)
-        return saved["passages"], saved["queries"]
-    source = SHARED / "eval" / "korquad" / "KorQuAD_v1.0_dev.json"
-    if not embed or not source.exists():
-        return None
-    from embedsearch.text import nfc
-    from embedsearch.vectors import load_embedder
-
-    articles = json.loads(source.read_text("utf-8"))["data"]
-    passages = [nfc(a["title"] + "\n" + p["context"]) for a in articles for p in a["paragraphs"]]
-    questions = [nfc(q["question"]) for a in articles for p in a["paragraphs"] for q in p["qas"]]
-    print(f"   embedding {len(passages)} KorQuAD passages and 1,000 questions once, to fit the e5-fit vectors")
-    embedder = load_embedder(None)
-    vectors = embedder.embed_passages(passages)
-    queries = np.concatenate([embedder.embed_queries(questions[i : i + 50]) for i in range(0, 1000, 50)])
-    np.savez(cache, passages=vectors, queries=queries)
-    return vectors, queries
-
-
-def bench_faiss(sizes: list[int], workdir: Path, quick: bool) -> list[dict[str, Any]]:
-    import numpy as np
-
+    The real passages are embedded once into workdir/scale (resumable; the 100,000 the figures use
+    took 1.5 hours on 2 busy cores, --quick takes 4,000), and each size's figures are kept there: a
+    later run prints them again."""
     sys.path.insert(0, str(BENCH))
-    import faiss_scale
+    import scale
 
-    from embedsearch.store import faiss_store as faiss_index
-
-    print(f"\n## FAISS: exact vs HNSW vs IVF on synthetic {faiss_scale.DIM}-d unit vectors, one query at a time\n"
-          f"   {load()}; faiss threads: {_faiss_threads()}")
-    print("   the tool picks: " + ", ".join(f"{n:,} -> {faiss_index.choose_kind(n)}"
-                                            for n in (1_000, 10_000, 100_000, 200_000, 1_000_000)))
-    tool_params = f"M={faiss_index.HNSW_M} efC={faiss_index.HNSW_EF_CONSTRUCTION}"
-    print(f"   rows 'tool': faiss_index.build(kind='hnsw'): {tool_params}, efSearch={faiss_index.HNSW_EF_SEARCH} "
-          f"by default, used from {faiss_index.HNSW_THRESHOLD:,} vectors")
-    real = real_vectors(workdir, embed=not quick)
-    kinds = ["e5-fit", "mixture"] if real is not None else ["mixture"]
-    print("   " + faiss_scale.HEADER)
-    rows: list[Any] = []
-    for n in sizes:
-        big = n >= 1_000_000
-        for kind in kinds:
-            xb, xq = faiss_scale.fitted(n, 200, *real) if kind == "e5-fit" else faiss_scale.mixture(n, 200)
-            tool = {"tool": (tool_params, lambda x: faiss_index.build(x, np.arange(len(x)), kind="hnsw"),
-                             (64, 128, 256) if big else (64, 128, 256, 512))}
-            rows += faiss_scale.run(
-                kind, xb, xq,
-                hnsw_m=() if big else (16, 32),  # at 1M only the tool's own HNSW is worth its build time
-                ef=(16, 32, 64, 128, 256),
-                nprobe=(16, 32, 64) if big else (8, 16, 32, 64, 128),
-                extra=tool,
-                log=lambda line: print("   " + line),
-            )
-            del xb, xq
-            print(f"   {load()}")
-    return faiss_scale.as_dicts(rows)
-
-
-def _faiss_threads() -> int:
-    import faiss
-
-    return faiss.omp_get_max_threads()
+    print(f"\n## Vector stores at scale: FAISS and Milvus Lite, one query at a time (benchmarks/scale.py)\n   {load()}")
+    return scale.run(sizes, workdir / "scale", only={"faiss", "milvus"}, real=4_000 if quick else scale.REAL_PASSAGES,
+                     embed=True, log=print)
 
 
 # -- main -------------------------------------------------------------------------------------
@@ -422,8 +366,8 @@ def _faiss_threads() -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="sample posts and FAISS at 20k only")
-    ap.add_argument("--scale", action="store_true", help="also FAISS at 1,000,000 vectors (minutes)")
+    ap.add_argument("--quick", action="store_true", help="sample posts and vector stores at 20k only")
+    ap.add_argument("--scale", action="store_true", help="also vector stores at 1,000,000 vectors (an hour or more)")
     ap.add_argument("--only", choices=["posts", "large", "faiss", "engines"], action="append",
                     help="run only these sections")
     ap.add_argument("--chunks", type=int, default=10_000, help="passages in the large corpus (default 10,000)")
@@ -467,7 +411,7 @@ def main() -> None:
         sizes = [20_000] if args.quick else [100_000]
         if args.scale:
             sizes.append(1_000_000)
-        results["faiss"] = bench_faiss(sizes, args.workdir, args.quick)
+        results["faiss"] = bench_scale(sizes, args.workdir, args.quick)
     results["finished"] = time.strftime("%Y-%m-%d %H:%M")
     print(f"\n# done, {load()}")
     if args.json:
