@@ -252,7 +252,8 @@ def hybrid(run: QRun, p: dict) -> list[tuple[Cand, float]]:
         best_title = max(s[0].title_cos for s in scored) if scored else 0.0
         for s in scored:
             s[1] += p.get("doc_w", 0.0) * (s[0].doc_cos - best_doc) + p.get("title_w", 0.0) * (s[0].title_cos - best_title)
-    if p.get("lang_bias") and fusion.language_mismatch(run.query, run.corpus_hangul):
+    if p.get("lang_bias") and fusion.language_mismatch(run.query, run.corpus_hangul) and not (
+            p.get("lang_bias_code") and looks_like_code(run.query)):
         # an English question over Korean posts: e5 prefers the English passages whatever they say
         for s in scored:
             s[1] += p["lang_bias"] * (s[0].hangul - 0.5)

@@ -115,6 +115,7 @@ class SearchEngine:
         wanted = k + min(k, 20)
         candidates = max(wanted, HYBRID_CANDIDATES)
         dense: list[tuple[int, float]] = []
+        vector = None
         if vectors is not None:
             vector = self._embed_query(query)
             dense = vectors.search(vector, candidates if mode == "hybrid" else wanted, flt)
@@ -124,13 +125,16 @@ class SearchEngine:
             lexical = self.db.lexical_search(query, wanted if mode == "lexical" else candidates, flt)
 
         relevant: dict[int, bool] = {}
+        rows = None
         if mode == "lexical":
             ranked, parts = lexical, {i: {"lexical": s} for i, s in lexical}
         else:
             corpus_hangul = self.db.meta().get("corpus_hangul")
             ideal = self.db.lexical_ideal(query) if lexical else 0.0
             info = fusion.QueryInfo(query, ideal, float(corpus_hangul) if corpus_hangul else None)
-            fused = fusion.fuse(dense, lexical, info)
+            rows = self.db.chunk_rows(list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical])))
+            passages = {i: fusion.Passage(row["kind"] or "prose", row["text"] or "") for i, row in rows.items()}
+            fused = fusion.fuse(dense, lexical, info, passages, self._cosines(vector, dense, lexical))
             if mode == "hybrid":
                 ranked, parts = [(f.chunk_id, f.score) for f in fused], {f.chunk_id: f.parts for f in fused}
             else:
@@ -139,14 +143,31 @@ class SearchEngine:
                 relevant = {f.chunk_id: fusion.is_relevant(f, info) for f in fused}
         if min_score is not None:
             ranked = [(i, s) for i, s in ranked if s >= min_score]
-        hits = self._hits(ranked, parts, k)
+        hits = self._hits(ranked, parts, k, rows)
         for hit in hits:
             hit.relevant = relevant.get(hit.chunk_id)
         return hits
 
-    def _hits(self, ranked: list[tuple[int, float]], parts: dict[int, dict[str, float]], k: int) -> list[Hit]:
+    def _cosines(self, vector: "np.ndarray | None", dense: list[tuple[int, float]],
+                 lexical: list[tuple[int, float]]) -> dict[int, float]:
+        """The exact cosine of each chunk only the lexical list holds, from the vectors SQLite stores.
+
+        Without it such a chunk gets the dense list's lowest cosine, an upper bound that flatters
+        every BM25-only chunk alike (fusion: +0.005 hit@1 on the real blogs). At most ~50 vectors.
+        """
+        if vector is None or not lexical:
+            return {}
+        in_dense = {i for i, _ in dense}
+        ids = [i for i, _ in lexical if i not in in_dense]
+        q = vector.reshape(-1)
+        return {int(row.id): float(row.vector @ q) for batch in self.db.vector_rows(ids) for row in batch
+                if row.vector.shape == q.shape}
+
+    def _hits(self, ranked: list[tuple[int, float]], parts: dict[int, dict[str, float]], k: int,
+              rows: dict | None = None) -> list[Hit]:
         """Hits for the ranked ids, best first; a paragraph the author repeated appears once."""
-        rows = self.db.chunk_rows([i for i, _ in ranked])
+        if rows is None:  # hybrid and dense modes pass the rows the fusion read
+            rows = self.db.chunk_rows([i for i, _ in ranked])
         hits: list[Hit] = []
         hashes: dict[str, Hit] = {}
         for i, score in ranked:
