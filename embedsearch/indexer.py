@@ -153,6 +153,10 @@ class Indexer:
                     continue
                 item = _Pending(doc, paragraphs, "changed" if old else "new")
                 item.chunks = self._chunk(item)
+                if group and new_chunks + len(item.chunks) > COMMIT_EVERY:
+                    # A long document (a 6,000-row table) must not hold back the posts read before it.
+                    self._write(group, report, progress, embedded)
+                    group, new_chunks, since = [], 0, time.monotonic()
                 group.append(item)
                 new_chunks += len(item.chunks)
             if group and (new_chunks >= COMMIT_EVERY or time.monotonic() - since >= FLUSH_SECONDS):

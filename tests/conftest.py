@@ -22,7 +22,9 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    # The cache holds only what is derived from the installed model (the ONNX graph takes ~4 s to
+    # build): one per session, still not the user's.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
     for var in ("EMBEDSEARCH_INDEX", "EMBEDSEARCH_MODEL", "EMBEDSEARCH_CONFIG", "EMBEDSEARCH_LLM_URL",
                 "EMBEDSEARCH_LLM_MODEL", "EMBEDSEARCH_LLM_BACKEND", "EMBEDSEARCH_LLM_API_KEY", "OPENAI_API_KEY",
                 "EMBEDSEARCH_JSON"):

@@ -36,7 +36,7 @@ def server_env(home: Path, **extra: str) -> dict[str, str]:
         "HOME": str(home),
         "XDG_DATA_HOME": str(home / "data"),
         "XDG_CONFIG_HOME": str(home / "config"),
-        "XDG_CACHE_HOME": str(home / "cache"),
+        "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME", str(home / "cache")),  # the session's graph cache
         "EMBEDSEARCH_CONFIG": str(home / "config.toml"),
         "PYTHONPATH": str(ROOT),
         "OMP_WAIT_POLICY": "PASSIVE",

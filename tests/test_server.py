@@ -101,9 +101,9 @@ def isolated_env(home: Path, config: str = "") -> dict[str, str]:
     """The environment for a server subprocess: a fresh HOME, no LLM or token settings from this machine."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("EMBEDSEARCH_") and k not in ("OPENAI_API_KEY", "PYTEST_CURRENT_TEST")}
-    for var, sub in (("HOME", ""), ("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
-                     ("XDG_CACHE_HOME", "cache")):
+    for var, sub in (("HOME", ""), ("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config")):
         env[var] = str(home / sub)
+    env.setdefault("XDG_CACHE_HOME", str(home / "cache"))  # the session's ONNX graph cache
     config_path = home / "config.toml"
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text(config, encoding="utf-8")
