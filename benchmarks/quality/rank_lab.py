@@ -375,8 +375,15 @@ def header() -> None:
     print("| variant | " + " | ".join(SHOW) + " |\n|---|" + "---|" * len(SHOW))
 
 
+# The ranking as shipped (embedsearch/search/fusion.py since the exact-cosine / long-query / corrections
+# change), and as it was before it: `compare` prints both. The lab's defaults are the old rules, so
+# every new term is switched on by name.
+SHIPPED = dict(exact=1, w=fusion.LEXICAL_WEIGHT, len_slope=fusion.LONG_QUERY_STEP, len_from=fusion.LONG_QUERY_FROM,
+               len_span=fusion.LONG_QUERY_SPAN, code_penalty=fusion.CODE_PENALTY, code_words=1,
+               lang_bias=fusion.LANGUAGE_BIAS, short=fusion.SHORT_PENALTY, short_chars=fusion.SHORT_CHARS)
 VARIANTS = {
-    "shipped": {},
+    "before (w=0.2, dense floor, no corrections)": {"w": 0.2},
+    "shipped": SHIPPED,
 }
 
 
