@@ -360,7 +360,7 @@ def evaluate(runs: list[QRun], fn, p: dict) -> dict[str, dict]:
     return {g: float(np.mean(v)) for g, v in groups.items()}
 
 
-SHOW = ["real hit@1", "real hit@5", "real mrr", "real heldout hit@1", "real heldout hit@5", "real answer=prose hit@1",
+SHOW = ["real tune hit@1", "real tune hit@5", "real hit@1", "real hit@5", "real mrr", "real heldout hit@1", "real heldout hit@5", "real answer=prose hit@1",
         "real answer=prose hit@5", "code in top5 of prose",
         "lovit hit@5", "meme2515 hit@5", "taewan-html hit@5",
         "real paraphrase hit@5", "real crossterm hit@5", "real english hit@5", "real term hit@5",

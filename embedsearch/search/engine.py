@@ -153,7 +153,7 @@ class SearchEngine:
         """The exact cosine of each chunk only the lexical list holds, from the vectors SQLite stores.
 
         Without it such a chunk gets the dense list's lowest cosine, an upper bound that flatters
-        every BM25-only chunk alike (fusion: +0.005 hit@1 on the real blogs). At most ~50 vectors.
+        every BM25-only chunk alike (fusion: +0.011 hit@5 on the real blogs). At most ~50 vectors.
         """
         if vector is None or not lexical:
             return {}
