@@ -80,7 +80,7 @@ def index(
     Creates the index if needed. Re-running it embeds only new or changed passages; passages of
     deleted files are removed. Ctrl-C keeps everything finished so far: run it again to go on.
     """
-    from ..indexer import Interrupted
+    from ..index import Interrupted
 
     limit = parse_size(max_file_size) if max_file_size is not None else None
     ix = open_index(index, model, vector_store=vector_store)

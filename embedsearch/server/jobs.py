@@ -92,7 +92,7 @@ class IndexJobs:
         self._pool.shutdown(wait=True)
 
     def _run(self, job: Job) -> None:
-        from ..indexer import Interrupted
+        from ..index import Interrupted
         from ..views import report_json
 
         def progress(phase: str, done: int, total: int, detail: str = "") -> None:
