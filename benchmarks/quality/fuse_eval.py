@@ -88,7 +88,7 @@ def load(with_korquad: bool = True):
 def signal_table(runs, ch) -> None:
     """Precision/recall of fusion.is_relevant, positive = "the corpus holds an answer"."""
     print("\n**No-relevant-passage signal** (`fusion.is_relevant`: evidence = cosine + "
-          f"{fusion.LEXICAL_WEIGHT} x coverage of the best hit >= "
+          f"{fusion.EVIDENCE_WEIGHT} x coverage of the best hit >= "
           f"{fusion.RELEVANCE_THRESHOLD}, or >= {fusion.CROSS_LANGUAGE_THRESHOLD} for a question in another "
           "script than the corpus; positive = answerable)\n")
     print("| questions | answerable kept | off-topic declined | precision | recall | AUC evidence / cosine / coverage |")
