@@ -50,6 +50,10 @@ def hook(frame, event, arg):
             sys.setprofile(None)
             os.kill(os.getpid(), getattr(signal, signame))
 
+# As at a terminal: a process started in the background by a shell inherits SIGINT ignored, and
+# Python then installs no KeyboardInterrupt handler (the SIGINT strikes of a backgrounded
+# benchmarks/reliability.py run all went unheard).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import embedsearch.indexer
 embedsearch.indexer.COMMIT_EVERY = commit_every  # small groups: a kill lands between commits
 sys.argv = ["embedsearch", *sys.argv[5:]]
