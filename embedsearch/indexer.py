@@ -135,12 +135,18 @@ class Indexer:
         new_chunks = 0
         since = time.monotonic()
         embedded = [0]
+
+        def flush() -> None:
+            nonlocal group, new_chunks, since
+            if group:
+                self._write(group, report, progress, embedded)
+            group, new_chunks, since = [], 0, time.monotonic()
+
         for n, source in enumerate(sources, 1):
             if progress:
                 progress("scan", n, total, source.name)
             if group and source.size >= BIG_FILE:
-                self._write(group, report, progress, embedded)
-                group, new_chunks, since = [], 0, time.monotonic()
+                flush()
             source = source.loaded()
             if source.skipped:
                 report.skipped.append((source.name, source.skipped))
@@ -154,16 +160,12 @@ class Indexer:
                 item = _Pending(doc, paragraphs, "changed" if old else "new")
                 item.chunks = self._chunk(item)
                 if group and new_chunks + len(item.chunks) > COMMIT_EVERY:
-                    # A long document (a 6,000-row table) must not hold back the posts read before it.
-                    self._write(group, report, progress, embedded)
-                    group, new_chunks, since = [], 0, time.monotonic()
+                    flush()  # a long document (a 6,000-row table) must not hold back the posts read before it
                 group.append(item)
                 new_chunks += len(item.chunks)
             if group and (new_chunks >= COMMIT_EVERY or time.monotonic() - since >= FLUSH_SECONDS):
-                self._write(group, report, progress, embedded)
-                group, new_chunks, since = [], 0, time.monotonic()
-        if group:
-            self._write(group, report, progress, embedded)
+                flush()
+        flush()
         return seen
 
     def _chunk(self, item: _Pending) -> list[Chunk]:

@@ -300,14 +300,12 @@ def post_support(doc_scores: list[float], own: float, best: float, p: dict) -> f
     raise ValueError(form)
 
 
-import re as _re
-CODE_WORDS = _re.compile(r"코드|명령|\b(code|command|snippet|script)\b", _re.I)
+CODE_WORDS = fusion._CODE_WORDS  # the shipped rule's parts, so the lab can switch the words off
 
 
 def looks_like_code(query: str) -> bool:
-    import re
-
-    return bool(re.search(r"[A-Za-z0-9]_[A-Za-z0-9]|\w\(|\(\)|\w\.\w+\(|[a-z][A-Z]|\bimport\b|--\w|\w=\w|[{}\[\]<>;]", query))
+    """The code shapes of fusion.looks_like_code, without its words (the `code_words` variant adds them)."""
+    return bool(fusion._CODE_SHAPE.search(query))
 
 
 def rank_docs(run: QRun, ranked) -> list[int]:
