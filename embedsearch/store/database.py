@@ -119,6 +119,11 @@ class Store:
         return conn
 
     def _connect(self) -> sqlite3.Connection:
+        # SQLite opens a file it may not write read-only without a word, and then reads it fine
+        # when its -shm file is there (an index copied while open): ask the file system first.
+        if not self.read_only and self.path.exists() and not (
+                os.access(self.path, os.W_OK) and os.access(self.directory, os.W_OK)):
+            self.read_only = True
         if not self.read_only:
             try:
                 conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
