@@ -249,3 +249,42 @@ def test_an_index_past_the_threshold_searches_and_edits_in_place(small_posts: Pa
     with Index(tmp_path / "ix") as reader:  # a fresh process: the IVF file, then the log
         hit = reader.search("그래프 기반 근사 최근접 이웃", k=1, mode="dense")[0]
         assert "HNSW" in hit.text and kind_of(reader.vectors.index) == "ivf"
+
+
+def test_a_writer_gets_the_lock_while_searches_overlap_without_a_gap() -> None:
+    """Four searchers whose read locks always overlap (each holds 20 ms, staggered by 5 ms) must
+    not keep a writer (the watcher's update, a sync) waiting: a waiting writer holds off new
+    readers. A lock that lets readers in whenever no writer holds it fails this."""
+    import threading
+    import time
+
+    from embedsearch.store.vector_store import RWLock
+
+    lock = RWLock()
+    stop = threading.Event()
+
+    def searcher(delay: float) -> None:
+        time.sleep(delay)
+        while not stop.is_set():
+            with lock.read():
+                time.sleep(0.02)
+
+    threads = [threading.Thread(target=searcher, args=(i * 0.005,), daemon=True) for i in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    got = threading.Event()
+
+    def writer() -> None:
+        with lock.write():
+            got.set()
+
+    started = time.monotonic()
+    threading.Thread(target=writer, daemon=True).start()
+    try:
+        assert got.wait(3.0), "the writer waited as long as the searches went on"
+        assert time.monotonic() - started < 1.0
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(2)

@@ -71,17 +71,25 @@ def open_store(spec: str, db: "Store", dim: int) -> "VectorStore":
 
 
 class RWLock:
-    """Many readers or one writer (searches run together; a sync waits for them and holds them off)."""
+    """Many readers or one writer (searches run together; a sync waits for them and holds them off).
+
+    A writer that is waiting keeps new readers out. Without that, a server's searches, each
+    holding the read lock for a moment, overlap without a gap under load and the writer (the
+    watcher's update, a sync) waits as long as the load lasts: an edit took 10-21 s to become
+    searchable with 8 clients (benchmarks/load.py), where it takes under 2 s. Not re-entrant:
+    a reader must not take the lock again while it holds it.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._readers = 0
         self._writer = False
+        self._writers_waiting = 0
 
     @contextmanager
     def read(self) -> Iterator[None]:
         with self._cond:
-            while self._writer:
+            while self._writer or self._writers_waiting:
                 self._cond.wait()
             self._readers += 1
         try:
@@ -89,13 +97,18 @@ class RWLock:
         finally:
             with self._cond:
                 self._readers -= 1
-                self._cond.notify_all()
+                if not self._readers:
+                    self._cond.notify_all()
 
     @contextmanager
     def write(self) -> Iterator[None]:
         with self._cond:
-            while self._writer or self._readers:
-                self._cond.wait()
+            self._writers_waiting += 1
+            try:
+                while self._writer or self._readers:
+                    self._cond.wait()
+            finally:
+                self._writers_waiting -= 1
             self._writer = True
         try:
             yield
