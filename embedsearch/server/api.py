@@ -72,7 +72,7 @@ async def search(
     q: Annotated[str, Query(description="What to look for, in any language.")],
     filters: Annotated[Filters, Query()],
     explain: Annotated[bool, Query(description="Add each passage's dense, lexical and fused scores.")] = False,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """The passages nearest to `q`, best first: `{"query", "hits": [hit]}`, each hit as
     `embedsearch search --json` prints it, with a `snippet` and the `highlights` ([start, end]
     character spans of the query's terms in it)."""
@@ -84,7 +84,9 @@ async def search(
         hits = svc.index.search(q, filters.k, **filters.search_kwargs())
         return [hit_json(hit, query=q, explain=explain) for hit in hits]
 
-    return {"query": q, "hits": await svc.read(run)}
+    # A JSONResponse as is: FastAPI would otherwise walk the hits through jsonable_encoder in
+    # Python first, on the event loop, for every search.
+    return JSONResponse({"query": q, "hits": await svc.read(run)})
 
 
 @router.post(
