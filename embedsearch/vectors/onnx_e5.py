@@ -61,9 +61,10 @@ class OnnxE5:
 
     max_tokens = 512
     # Padded tokens per batch. Small batches keep each layer's activations in the cores' caches:
-    # on meme2515's passages in groups of 110 (as the indexer sends them), 1,024 ran at ~6,800
-    # tokens/s, 2,048 at ~5,700 and 8,192 (the first setting) at ~3,700: `python
-    # benchmarks/engines.py --batching`.
+    # on meme2515's passages in groups of 110 (as the indexer sends them), two runs of `python
+    # benchmarks/engines.py --batching` gave 512: 5,650-6,900 tokens/s, 1,024: 4,900-6,800,
+    # 2,048: 4,300-5,700, 8,192 (the first setting): 3,200-3,700. 512 and 1,024 are close;
+    # 1,024 is what the engine table in README was measured with.
     batch_tokens = 1024
     batch_size = 64
 
