@@ -70,17 +70,26 @@ def source_trail(title: str, heading: str, path: str = "") -> str:
 # Runs of a text outside Hangul (digits, other letters), as the lexical tokenizer cuts them. Each
 # class lies within \w, so a run never crosses a word's end and one pass finds them all.
 _OTHER_RUN = re.compile(r"[0-9]+|[^\W0-9_\uac00-\ud7a3]+")
-_NOT_HANGUL_BEFORE, _NOT_HANGUL_AFTER = r"(?<![\uac00-\ud7a3])", r"(?![\uac00-\ud7a3])"
+
+
+def _is_syllable(c: str) -> bool:
+    return "\uac00" <= c <= "\ud7a3"
 
 
 @functools.lru_cache(maxsize=256)
-def _hangul_patterns(wanted: frozenset[str]) -> "tuple[re.Pattern[str] | None, re.Pattern[str] | None]":
-    """Regexes for the query's Hangul tokens: every (overlapping) place a bigram starts, and a
-    one-syllable token standing alone (a one-syllable run, as the tokenizer keeps it whole)."""
-    bigrams = sorted(t for t in wanted if len(t) == 2 and all("\uac00" <= c <= "\ud7a3" for c in t))
-    singles = sorted(t for t in wanted if len(t) == 1 and "\uac00" <= t <= "\ud7a3")
-    return (re.compile(f"(?=({'|'.join(bigrams)}))") if bigrams else None,
-            re.compile(f"{_NOT_HANGUL_BEFORE}(?:{'|'.join(singles)}){_NOT_HANGUL_AFTER}") if singles else None)
+def _query_terms(query: str) -> "tuple[frozenset[str], re.Pattern[str] | None, re.Pattern[str] | None, bool]":
+    """A query's lexical tokens, once per query (not once per hit): the set, a regex for every
+    (overlapping) place one of its Hangul bigrams starts, one for a one-syllable token standing
+    alone (a one-syllable run, as the tokenizer keeps it whole), and whether it has other tokens."""
+    from . import tokens
+
+    wanted = frozenset(tokens.tokens(query))
+    bigrams = sorted(t for t in wanted if len(t) == 2 and all(map(_is_syllable, t)))
+    singles = sorted(t for t in wanted if len(t) == 1 and _is_syllable(t))
+    return (wanted,
+            re.compile(f"(?=({'|'.join(bigrams)}))") if bigrams else None,
+            re.compile(f"(?<![\uac00-\ud7a3])(?:{'|'.join(singles)})(?![\uac00-\ud7a3])") if singles else None,
+            any(not _is_syllable(t[0]) for t in wanted))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -98,18 +107,15 @@ def term_spans(text: str, query: str) -> list[tuple[int, int]]:
     by regexes built from the query and English words through a cache: a snippet for each of a
     search's hits costed ~4 ms a query when every run went through Python (py-spy on `serve`).
     """
-    from . import tokens
-
-    wanted = frozenset(tokens.tokens(query))
+    wanted, bigrams, singles, others = _query_terms(query)
     if not wanted:
         return []
     spans: list[tuple[int, int]] = []
-    bigrams, singles = _hangul_patterns(wanted)
     if bigrams is not None:
         spans.extend((m.start(), m.start() + 2) for m in bigrams.finditer(text))
     if singles is not None:
         spans.extend(m.span() for m in singles.finditer(text))
-    if any(not ("\uac00" <= t[0] <= "\ud7a3") for t in wanted):
+    if others:
         spans.extend(run.span() for run in _OTHER_RUN.finditer(text) if _latin(run.group()) in wanted)
     spans.sort()
     merged: list[tuple[int, int]] = []

