@@ -5,6 +5,10 @@
     python benchmarks/quality/real_eval.py --split heldout     # only the questions held out from tuning
     python benchmarks/quality/real_eval.py --set fusion.CODE_PENALTY=0   # an experiment: override a constant
     python benchmarks/quality/real_eval.py --misses            # list the questions missed at rank 5
+    python benchmarks/quality/real_eval.py --blind             # the blind set (questions_blind.jsonl)
+
+The blind set was written by someone who saw neither the ranking code nor the other question
+sets (benchmarks/quality/BLIND.md); it is for reporting only: never tune on it.
 
 Each corpus is indexed with the real engine (`Index.add`, the tool as shipped) into
 $REAL_INDEX/ix-<corpus> (default $TMPDIR/real_eval): the first run embeds (lovit's 4,000 chunks
@@ -16,7 +20,9 @@ question lists in `also_files`, e.g. a page the blog published twice) and either
 overlaps the answer's `lines` (in the expected file) or its text holds the question's
 `snippet` (whitespace ignored). A hit that stands for copies of a repeated paragraph counts for
 every place in its `also` list. Per question: the rank of the first answering hit in the top 10;
-hit@1, hit@5 and MRR@10 are means over questions.
+hit@1, hit@5 and MRR@10 are means over questions. File-level hit@5 counts a question when any
+of the top 5 hits comes from its file: the gap between it and passage-level hit@5 is the
+"right post, wrong passage" share.
 
 The "no relevant passage" signal (`Hit.relevant` of the best hit) is scored as in fuse_eval:
 positive = "the blog answers this", precision and recall over the answerable questions and the
@@ -41,6 +47,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 CORPORA = REPO.parent / "shared" / "corpus-real"
 QUESTIONS = Path(__file__).with_name("questions_real.jsonl")
+BLIND = Path(__file__).with_name("questions_blind.jsonl")
 INDEXES = Path(os.environ.get("REAL_INDEX", Path(tempfile.gettempdir()) / "real_eval"))
 CACHE = Path(os.environ.get("HYBRID_CACHE", Path(tempfile.gettempdir()) / "hybrid_cache"))
 DEPTH = 10
@@ -60,6 +67,7 @@ class Question:
     lines: tuple[int, int] | None = None
     snippet: str | None = None
     also_files: list[str] = field(default_factory=list)
+    answer_sentence: str | None = None
 
 
 @dataclass
@@ -69,6 +77,7 @@ class Graded:
     relevant: bool | None  # the best hit's relevance flag
     kinds: list[str]  # kind of each of the top 5 hits
     top: list[str]  # "path:line" of the top 5 hits, for --misses
+    file_rank: int | None = None  # 1-based rank of the first hit from the answering file
 
 
 def load_questions(path: Path = QUESTIONS) -> list[Question]:
@@ -111,6 +120,13 @@ def hit_answers(q: Question, root: Path, hit) -> bool:
         if answers(q, root, path, int(line), int(line) + span, hit.text):
             return True
     return False
+
+
+def hit_in_file(q: Question, root: Path, hit) -> bool:
+    """Does the hit (or a place of its repeated paragraph) come from the answering file?"""
+    files = {q.file, *q.also_files}
+    return relative(hit.path, root) in files or any(
+        relative(place.rpartition(":")[0], root) in files for place in hit.also)
 
 
 class QueryCache:
@@ -164,8 +180,9 @@ def run(questions: list[Question], mode: str, update: bool = True) -> list[Grade
             for q in qs:
                 hits = ix.search(q.q, k=DEPTH, mode=mode)
                 rank = next((i for i, h in enumerate(hits, 1) if q.type != "none" and hit_answers(q, root, h)), None)
+                file_rank = next((i for i, h in enumerate(hits, 1) if q.type != "none" and hit_in_file(q, root, h)), None)
                 graded.append(Graded(q, rank, hits[0].relevant if hits else False, [h.kind for h in hits[:5]],
-                                     [f"{Path(h.path).relative_to(root)}:{h.line_start}" for h in hits[:5]]))
+                                     [f"{Path(h.path).relative_to(root)}:{h.line_start}" for h in hits[:5]], file_rank))
             cache.save()
         finally:
             ix.close()
@@ -175,12 +192,13 @@ def run(questions: list[Question], mode: str, update: bool = True) -> list[Grade
 def scores(rows: list[Graded]) -> dict[str, float]:
     n = len(rows)
     if not n:
-        return {"n": 0, "hit@1": 0.0, "hit@5": 0.0, "mrr@10": 0.0}
+        return {"n": 0, "hit@1": 0.0, "hit@5": 0.0, "mrr@10": 0.0, "file@5": 0.0}
     return {
         "n": n,
         "hit@1": sum(r.rank == 1 for r in rows) / n,
         "hit@5": sum(r.rank is not None and r.rank <= 5 for r in rows) / n,
         "mrr@10": sum(1 / r.rank for r in rows if r.rank) / n,
+        "file@5": sum(r.file_rank is not None and r.file_rank <= 5 for r in rows) / n,
     }
 
 
@@ -200,7 +218,7 @@ def code_share(rows: list[Graded]) -> tuple[int, int]:
 
 
 def cell(s: dict[str, float]) -> str:
-    return f"{s['hit@1']:.3f} / {s['hit@5']:.3f} / {s['mrr@10']:.3f}" if s["n"] else "-"
+    return f"{s['hit@1']:.3f} / {s['hit@5']:.3f} / {s['mrr@10']:.3f} / {s['file@5']:.3f}" if s["n"] else "-"
 
 
 def report(results: dict[str, list[Graded]]) -> dict:
@@ -209,7 +227,7 @@ def report(results: dict[str, list[Graded]]) -> dict:
     out: dict = {}
     answerable = {m: [r for r in rs if r.question.type != "none"] for m, rs in results.items()}
     corpora = list(dict.fromkeys(r.question.corpus for r in answerable[modes[0]]))
-    print("hit@1 / hit@5 / MRR@10 (n questions)\n")
+    print("passage hit@1 / passage hit@5 / MRR@10 / file hit@5 (n questions)\n")
     print("| set | n | " + " | ".join(modes) + " |\n|---|---|" + "---|" * len(modes))
 
     def row(name: str, pick) -> None:
@@ -220,7 +238,7 @@ def report(results: dict[str, list[Graded]]) -> dict:
     for c in corpora + ["all"]:
         in_c = (lambda q, c=c: c == "all" or q.corpus == c)
         row(f"{c}", in_c)
-        for split in ("tune", "heldout"):
+        for split in dict.fromkeys(r.question.split for r in answerable[modes[0]]):
             row(f"{c}, {split}", lambda q, in_c=in_c, s=split: in_c(q) and q.split == s)
     print()
     print("| question type | n | " + " | ".join(modes) + " |\n|---|---|" + "---|" * len(modes))
@@ -238,7 +256,8 @@ def report(results: dict[str, list[Graded]]) -> dict:
     print("| no-relevant-passage signal (" + modes[0] + ") | answerable kept | unanswerable declined | precision | recall |")
     print("|---|---|---|---|---|")
     for c in corpora + ["all"]:
-        for split in ("all", "heldout"):
+        splits = {r.question.split for r in results[modes[0]]}
+        for split in ("all", "heldout") if "heldout" in splits else ("all",):
             rows = [r for r in results[modes[0]] if (c == "all" or r.question.corpus == c)
                     and (split == "all" or r.question.split == split)]
             rel = relevance(rows)
@@ -264,6 +283,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mode", default="hybrid", help="hybrid, dense, lexical or all")
     ap.add_argument("--split", choices=("all", "tune", "heldout"), default="all")
+    ap.add_argument("--blind", action="store_true", help="the blind set (questions_blind.jsonl) instead")
     ap.add_argument("--corpus", action="append", help="only this corpus (repeatable)")
     ap.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=VALUE")
     ap.add_argument("--misses", action="store_true", help="list questions missed at rank 5 (first mode)")
@@ -271,7 +291,7 @@ def main() -> None:
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = ap.parse_args()
     apply_overrides(args.set)
-    questions = [q for q in load_questions() if (args.split == "all" or q.split == args.split)
+    questions = [q for q in load_questions(BLIND if args.blind else QUESTIONS) if (args.split == "all" or q.split == args.split)
                  and (not args.corpus or q.corpus in args.corpus)]
     modes = ("hybrid", "dense", "lexical") if args.mode == "all" else (args.mode,)
     results = {m: run(questions, m, update=not args.no_update and i == 0) for i, m in enumerate(modes)}
