@@ -242,19 +242,31 @@ def hits_text(hits: Sequence[Hit], query: str = "", width: int = 80) -> str:
     return "\n\n".join(blocks)
 
 
-def answer_text(answer: Answer) -> str:
+def answer_text(answer: Answer, width: int = 80) -> str:
     """The answer, then a Sources list mapping each [n] to path:line and heading."""
-    lines = [answer.text.strip() or "(no answer)", ""]
+    return "\n".join([answer.text.strip() or "(no answer)", "", *answer_sources_lines(answer, width)])
+
+
+def answer_sources_lines(answer: Answer, width: int = 80) -> list[str]:
+    """The Sources list of an answer: the passages it cited, else the ones retrieved (said so)."""
     if answer.citations:
-        lines.append("Sources")
-        rows: Iterable[tuple[int, Any]] = [(c.number, c) for c in answer.citations]
-    else:
-        lines.append("Sources (the answer cited none; these were retrieved)")
-        rows = enumerate(answer.passages, start=1)
+        return sources_lines([(c.number, c) for c in answer.citations], "Sources", width)
+    return sources_lines(list(enumerate(answer.passages, start=1)),
+                         "Sources (the answer cited none; these were retrieved)", width)
+
+
+def sources_lines(rows: Sequence[tuple[int, Any]], title: str, width: int = 80) -> list[str]:
+    """'[n] path:15-21  title > heading', wrapped between words by display width.
+
+    A table with a column per field cut a Korean heading short at 80 columns ("토큰이라는 단위"
+    came out as "토큰이라 …"): here nothing is cut, a long trail continues on indented lines.
+    """
+    lines = [title]
     for n, item in rows:
-        lines.append(f"[{n}] {display_path(item.path)}:{span(item.line_start, item.line_end)}  "
-                     f"{source_trail(item.title, item.heading, item.path)}")
-    return "\n".join(lines)
+        location = f"{display_path(item.path)}:{span(item.line_start, item.line_end)}"
+        trail = source_trail(item.title, item.heading, item.path)
+        lines += wrap(f"[{n}] {location}  {trail}".rstrip(), width, indent=" " * (len(str(n)) + 3))
+    return lines
 
 
 def cell_width(text: str) -> int:

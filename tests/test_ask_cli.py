@@ -159,3 +159,55 @@ def test_ask_takes_the_search_filters(ask_index_path: Path) -> None:
     assert result.exit_code == 0, result.output
     passages = json.loads(result.stdout)["passages"]
     assert passages and all(p["path"].endswith("kimchi.md") for p in passages)
+
+
+def _terminal_output(args: list[str], columns: int = 80) -> str:
+    """Run the CLI with stdout on a real pseudo-terminal `columns` wide; the screen's text, no colour codes."""
+    import os
+    import pty
+    import re
+    import subprocess
+    import sys
+
+    main, child = pty.openpty()
+    env = dict(os.environ, COLUMNS=str(columns), LINES="50")
+    process = subprocess.Popen([sys.executable, "-c", "from embedsearch.cli import main; main()", *args],
+                               stdout=child, stderr=subprocess.DEVNULL, env=env, cwd="/")
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    process.wait(timeout=60)
+    os.close(main)
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode()).replace("\r", "")
+
+
+def test_sources_keep_every_korean_character_at_80_columns(tmp_path: Path) -> None:
+    """A table with one column per field cut '토큰이라는 단위' to '토큰이라 …' at 80 columns (paths
+    outside the working directory are long): the Sources list now wraps whole, every line fits."""
+    from embedsearch import Index
+    from embedsearch.views import cell_width
+
+    from conftest import write
+
+    heading = "### 토큰이라는 단위에 관하여 길게 붙인 소제목"
+    write(tmp_path / "posts" / "deeply" / "nested" / "folder" / "llm-next-token.md",
+          "# LLM은 결국 다음 토큰을 맞히는 기계다\n\n## 언어 모델이란 무엇인가\n\n" + heading + "\n\n"
+          "모델은 글자를 직접 보지 않고 토큰이라는 조각 단위로 본다.\n")
+    with Index(tmp_path / "ix", create=True) as ix:
+        ix.add(tmp_path / "posts")
+    screen = _terminal_output(["ask", "토큰이라는 단위", "--index", str(tmp_path / "ix"), "--llm-backend", "none"])
+    sources = screen[screen.rindex("Sources"):]
+    lines = [line.rstrip() for line in sources.splitlines() if line.strip()]
+    assert lines[1].startswith("[1]")
+    assert "…" not in sources
+    joined = "".join(line.strip() for line in lines[1:])
+    assert "llm-next-token.md:7" in joined  # the path, broken between characters when wider than a line
+    assert "토큰이라는단위에관하여길게붙인소제목" in joined.replace(" ", "")
+    assert all(cell_width(line) <= 80 for line in lines)

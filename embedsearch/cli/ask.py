@@ -12,7 +12,6 @@ from .app import (IndexOption, JsonOption, KindOption, ModeOption, ModelOption, 
 
 if TYPE_CHECKING:
     from rich.status import Status
-    from rich.table import Table
 
     from ..answer import Prepared
     from ..records import Answer, Hit
@@ -186,40 +185,35 @@ def stream_answer(prepared: "Prepared", *, quiet: bool, spinner: "Status | None"
             sys.stdout.flush()
 
 
-def _location(hit: "Hit | Any") -> str:
-    from ..views import display_path, span
-
-    return f"{display_path(hit.path)}:{span(hit.line_start, hit.line_end)}"
-
-
-def sources_table(rows: list[tuple[int, Any]], title: str) -> "Table":
-    from rich.table import Table
+def print_sources(lines: list[str]) -> None:
+    """Lines from views.sources_lines, already wrapped to the terminal: printed as they are, with
+    the title in bold and each [n] in cyan."""
     from rich.text import Text
 
-    from ..views import source_trail
+    console.print(Text(lines[0], style="bold"), soft_wrap=True)
+    for line in lines[1:]:
+        text = Text(line)
+        text.highlight_regex(r"^\[\d+\]", "bold cyan")
+        console.print(text, soft_wrap=True, highlight=False)
 
-    table = Table(title=title, title_justify="left", title_style="bold", box=None, show_header=False, pad_edge=False)
-    table.add_column("n", style="bold cyan", no_wrap=True)
-    table.add_column("source", style="green", overflow="fold")
-    table.add_column("where")
-    for number, item in rows:
-        table.add_row(f"[{number}]", Text(_location(item)), Text(source_trail(item.title, item.heading, item.path)))
-    return table
+
+def _width() -> int:
+    return console.width if console.is_terminal else 10**6
 
 
 def show_prompt(prepared: "Prepared") -> None:
+    from ..views import sources_lines
+
     sys.stdout.write(prepared.prompt + "\n\n")
     sys.stdout.flush()
-    console.print(sources_table(list(enumerate(prepared.passages, start=1)), "Sources"))
+    print_sources(sources_lines(list(enumerate(prepared.passages, start=1)), "Sources", _width()))
 
 
 def show_sources(answer: "Answer") -> None:
+    from ..views import answer_sources_lines
+
     console.print()
-    if answer.citations:
-        console.print(sources_table([(c.number, c) for c in answer.citations], "Sources"))
-    else:
-        rows = list(enumerate(answer.passages, start=1))
-        console.print(sources_table(rows, "Sources (the answer cited none; these were retrieved)"))
+    print_sources(answer_sources_lines(answer, _width()))
 
 
 def show_timings(answer: "Answer") -> None:
