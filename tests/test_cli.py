@@ -142,3 +142,39 @@ def test_help_explains_every_command() -> None:
     for command in ("index", "search", "status"):
         assert command in result.output
     assert "--min-score" in run("search", "--help").output
+
+
+COMMANDS = ("index", "search", "get", "status", "ask", "eval", "watch", "serve", "mcp")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_reads_well_at_80_columns(command: str) -> None:
+    """At 80 columns no line is wider than the terminal, nothing is cut with '…' (an option's
+    environment variable came out as EMBEDSEARCH_LLM_CONTEXT_T…), and the description is not
+    wrapped twice: a line that stops well short of the edge ends its paragraph."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from embedsearch.views import cell_width
+
+    env = dict(os.environ, COLUMNS="80", TERM="dumb", NO_COLOR="1")
+    out = subprocess.run([sys.executable, "-m", "embedsearch", command, "--help"], capture_output=True, text=True,
+                         env=env, timeout=120).stdout
+    lines = out.splitlines()
+    assert lines and all(cell_width(line) <= 80 for line in lines), out
+    assert "…" not in out
+    for name in set(re.findall(r"EMBEDSEARCH_[A-Z_]+(?![<A-Z_*])", out)):  # EMBEDSEARCH_LLM_<KEY>, _* are meant
+        assert not name.endswith("_"), name
+    panels = next(i for i, line in enumerate(lines) if line.startswith("╭"))
+    description = [line.rstrip() for line in lines[:panels]]
+    for line, after in zip(description, description[1:]):
+        if line.strip() and after.strip() and not after.lstrip().startswith("- "):
+            assert cell_width(line) >= 60, f"hard break after {line!r}"
+
+
+def test_ask_and_search_take_the_same_count_option() -> None:
+    for command in ("search", "ask"):
+        help_text = run(command, "--help").output
+        assert "--top" in help_text and "-k" in help_text and "--k " not in help_text

@@ -71,7 +71,7 @@ are dropped lowest-ranked first, with a note on stderr.
 @handle_errors
 def ask(
     question: str = typer.Argument(..., help="The question, in any language."),
-    k: int = typer.Option(5, "-k", "--k", min=1, help="Passages to retrieve."),
+    k: int = typer.Option(5, "-k", "--top", min=1, help="Passages to retrieve (as search -k)."),
     min_score: Optional[float] = typer.Option(None, "--min-score", help="Drop passages scoring below this."),
     mode: Optional[str] = ModeOption,
     answer_anyway: bool = typer.Option(
