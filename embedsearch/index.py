@@ -471,7 +471,8 @@ class Index:
         started = time.perf_counter()
         hits = self.search(question, k=k, **search_kwargs)
         timings = {"search": time.perf_counter() - started}
-        return prepare(question, hits, template=template, llm=llm, decline=decline, timings=timings)
+        return prepare(question, hits, template=template, llm=llm, decline=decline, timings=timings,
+                       embedder=self.embedder)
 
     # -- reading back ---------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from typing import Any
 from ..config import config_path, config_section
 from ..errors import EmbedsearchError
 
-BACKENDS = ("auto", "openai", "llama", "none")
+BACKENDS = ("auto", "openai", "llama", "extractive", "none")
 
 # environment variable -> LLMConfig field
 ENV_VARS: dict[str, str] = {
@@ -41,7 +41,7 @@ API_KEY_VARS = ("EMBEDSEARCH_LLM_API_KEY", "OPENAI_API_KEY")
 class LLMConfig:
     """Everything needed to reach an LLM and sample from it."""
 
-    backend: str = "auto"  # auto | openai | llama | none
+    backend: str = "auto"  # auto | openai | llama | extractive | none
     url: str | None = None  # OpenAI-compatible server, e.g. http://localhost:11434/v1
     model: str | None = None  # server model name, or a GGUF path for the llama backend
     api_key: str | None = field(default=None, repr=False)

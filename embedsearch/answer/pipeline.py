@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from ..errors import EmbedsearchError
 from ..records import Answer, Hit
@@ -20,6 +20,9 @@ from .backends import LLM, estimate_tokens, open_llm
 from .citations import citations_for
 from .config import LLMConfig, resolve_config
 from .prompt import fit_prompt, load_template
+
+if TYPE_CHECKING:
+    from ..vectors import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +43,17 @@ class Prepared:
     declined: bool = False
 
     def answer(self, text: str = "") -> Answer:
+        cite = getattr(self.llm, "cite", None)  # an answerer that cites finer than passages
         return Answer(
             question=self.question,
             text=text,
-            citations=citations_for(text, self.passages),
+            citations=cite(text) if cite else citations_for(text, self.passages),
             passages=self.passages,
             model=self.llm.model if self.llm else None,
             prompt=self.prompt,
             timings=dict(self.timings),
             dropped_passages=self.dropped,
+            declined=bool(getattr(self.llm, "declined", False)),
         )
 
 
@@ -60,13 +65,15 @@ def prepare(
     llm: LLMConfig | LLM | None = None,
     decline: bool = True,
     timings: dict[str, float] | None = None,
+    embedder: "Embedder | None" = None,
 ) -> Prepared:
     """Fill the template with `question` and the retrieved `hits`, fitted to the LLM's context window.
 
     `llm` is a config (None: flags-free resolution from environment and config file) or an
     already-open backend. With `decline` (the default), when hybrid search's relevance signal
     backs none of the passages, the answer says so instead of letting the LLM invent one.
-    `timings` carries what the caller measured before (e.g. "search"). Raises EmbedsearchError
+    `timings` carries what the caller measured before (e.g. "search"); `embedder` is the
+    index's, for the extractive answerer (no LLM) to score sentences by meaning. Raises EmbedsearchError
     for a bad template, no passages, or a window too small for even one passage.
     """
     started = time.perf_counter()
@@ -97,6 +104,9 @@ def prepare(
     timings["prompt"] = time.perf_counter() - mark
     if fitted.dropped:
         log.info("dropped %d lowest-ranked passages to fit %s tokens", fitted.dropped, context_tokens)
+    bind = getattr(backend, "bind", None)
+    if bind:
+        bind(question, fitted.hits, embedder)
     return Prepared(
         question=question,
         prompt=fitted.prompt,

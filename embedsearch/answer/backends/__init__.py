@@ -6,17 +6,19 @@ from pathlib import Path
 from ...errors import EmbedsearchError
 from ..config import LLMConfig
 from .base import LLM, estimate_tokens
+from .extractive import ExtractiveAnswerer
 from .llama import LlamaBackend, default_model_available, llama_available
 from .openai import OpenAIBackend
 
-__all__ = ["LLM", "LlamaBackend", "OpenAIBackend", "choose_backend", "estimate_tokens", "open_llm"]
+__all__ = ["LLM", "ExtractiveAnswerer", "LlamaBackend", "OpenAIBackend", "choose_backend", "estimate_tokens", "open_llm"]
 
 
 def choose_backend(config: LLMConfig) -> str:
-    """'openai', 'llama' or 'none' for a config whose backend may be 'auto'.
+    """'openai', 'llama', 'extractive' or 'none' for a config whose backend may be 'auto'.
 
-    auto: a URL means a server; else a .gguf model means llama.cpp; else the packaged Gemma when
-    the `llm` extra is installed; else none (ask prints the prompt instead).
+    auto: a URL means a server; else a .gguf model means llama.cpp; else extractive (the posts'
+    own sentences). The packaged Gemma 3 270M is a base model that writes junk answers, so it
+    is used only when asked for (backend llama with no model); none shows the prompt only.
     """
     if config.backend != "auto":
         return config.backend
@@ -28,7 +30,7 @@ def choose_backend(config: LLMConfig) -> str:
         raise EmbedsearchError(
             f"LLM model {config.model!r} needs a server URL (--llm-url) or must be a .gguf file"
         )
-    return "llama" if default_model_available() else "none"
+    return "extractive"
 
 
 def open_llm(config: LLMConfig) -> LLM | None:
@@ -40,4 +42,6 @@ def open_llm(config: LLMConfig) -> LLM | None:
         if not llama_available():
             raise EmbedsearchError("the llama backend needs llama-cpp-python: pip install 'embedsearch[llm]'")
         return LlamaBackend(config)
+    if backend == "extractive":
+        return ExtractiveAnswerer()
     return None
