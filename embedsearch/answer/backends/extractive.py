@@ -34,12 +34,17 @@ MIN_CHARS = 12  # shorter pieces are headings, labels, list stubs
 # was a neighbouring topic.
 KEEP_WITHIN = 0.03
 COVERAGE_WEIGHT = 0.2  # as in hybrid search's evidence (cosine + 0.2 x coverage)
+# What the model reads for a sentence: "heading\nsentence" (the passage's last heading) or the
+# sentence alone. A sentence often leans on its heading for its subject ("...그 둘만 학습한다"
+# under "LoRA: 작은 행렬 두 개만 학습한다"), as passages lean on theirs.
+CONTEXT = "heading"
 
 
 @dataclass
 class Sentence:
     text: str
     passage: int  # 0-based rank of its passage among the answer's passages
+    context: str  # what the model reads for it (see CONTEXT)
     offset: int  # characters into the passage's text
     line_start: int
     line_end: int
@@ -134,8 +139,18 @@ def sentences_of(hits: Sequence[Hit]) -> list[Sentence]:
             lead = start + piece.index(text[:1])
             first = hit.line_start + hit.text.count("\n", 0, lead)
             last = hit.line_start + hit.text.count("\n", 0, lead + len(text))
-            out.append(Sentence(text, rank, start, min(first, hit.line_end), min(last, hit.line_end)))
+            context = _context(hit, text)
+            out.append(Sentence(text, rank, context, start, min(first, hit.line_end), min(last, hit.line_end)))
     return out
+
+
+def _context(hit: Hit, text: str) -> str:
+    if CONTEXT == "heading":
+        from ...views import heading_trail
+
+        heading = heading_trail(hit.heading).split(" > ")[-1] or hit.title
+        return f"{heading}\n{text}" if heading else text
+    return text
 
 
 def choose(question: str, hits: Sequence[Hit], embedder: "Embedder | None") -> list[Sentence]:
@@ -172,7 +187,15 @@ def _scores(question: str, sentences: Sequence[Sentence], embedder: "Embedder | 
     coverage = [len(wanted & set(tokens(s.text))) / len(wanted) if wanted else 0.0 for s in sentences]
     if embedder is None:
         return coverage
+    # As in hybrid search: a question in another script than the posts (English over Korean)
+    # matches only the odd English term by words, which would favour any English sentence.
+    hangul = [_has_hangul(s.text) for s in sentences]
+    weight = 0.0 if not _has_hangul(question) and sum(hangul) * 2 > len(hangul) else COVERAGE_WEIGHT
     query = embedder.embed_queries([question])[0]
-    vectors = embedder.embed_passages([s.text for s in sentences])
+    vectors = embedder.embed_passages([s.context for s in sentences])
     cosines = vectors @ query
-    return [float(c) + COVERAGE_WEIGHT * cov for c, cov in zip(cosines, coverage)]
+    return [float(c) + weight * cov for c, cov in zip(cosines, coverage)]
+
+
+def _has_hangul(text: str) -> bool:
+    return any("\uac00" <= c <= "\ud7a3" for c in text)
