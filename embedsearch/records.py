@@ -151,6 +151,28 @@ class Citation:
 
 
 @dataclass
+class SentenceSupport:
+    """How one sentence of an LLM's answer is backed by the retrieved passages (answer/check.py)."""
+
+    text: str  # the sentence, without its [n] markers
+    cites: list[int]  # the passage numbers it cites
+    status: str  # "supported", "wrong_citation" (another passage backs it) or "unsupported"
+    score: float  # the support score of the passage that backs it (else the best there was)
+    passage: int | None = None  # the number of the passage that backs it best, when one does
+    path: str = ""  # where the backing sentence is
+    line_start: int = 0
+    line_end: int = 0
+    evidence: str = ""  # the backing sentence itself
+
+    @property
+    def location(self) -> str:
+        if not self.path:
+            return ""
+        end = f"-{self.line_end}" if self.line_end > self.line_start else ""
+        return f"{self.path}:{self.line_start}{end}"
+
+
+@dataclass
 class Answer:
     """An LLM answer grounded in numbered passages."""
 
@@ -163,3 +185,17 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     dropped_passages: int = 0  # passages trimmed to fit the context window
     declined: bool = False  # no passage was relevant, so the LLM was not asked
+    # each sentence of an LLM's answer checked against the passages (None: not checked)
+    support: list[SentenceSupport] | None = None
+
+    def support_summary(self) -> str:
+        """'4 of 5 sentences supported by their citations (1 by no passage)'; "" when not checked."""
+        if not self.support:
+            return ""
+        n = len(self.support)
+        supported = sum(s.status == "supported" for s in self.support)
+        wrong = sum(s.status == "wrong_citation" for s in self.support)
+        extra = [f"{wrong} by another passage than cited"] if wrong else []
+        extra += [f"{n - supported - wrong} by no passage"] if n - supported - wrong else []
+        line = f"{supported} of {n} sentence{'s' if n != 1 else ''} supported by their citations"
+        return line + (f" ({', '.join(extra)})" if extra else "")

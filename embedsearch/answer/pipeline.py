@@ -41,6 +41,9 @@ class Prepared:
     timings: dict[str, float] = field(default_factory=dict)
     # hybrid search judged no passage relevant: answer that plainly instead of asking the LLM
     declined: bool = False
+    # the index's embedder: scores the extractive answerer's sentences and checks an LLM's citations
+    embedder: "Embedder | None" = None
+    check: bool = True  # check each sentence of an LLM's answer against the passages (answer/check.py)
 
     def answer(self, text: str = "") -> Answer:
         cite = getattr(self.llm, "cite", None)  # an answerer that cites finer than passages
@@ -117,6 +120,7 @@ def prepare(
         llm=backend,
         timings=timings,
         declined=decline and all(hit.relevant is False for hit in hits),
+        embedder=embedder,
     )
 
 
@@ -159,8 +163,16 @@ def generate(prepared: Prepared) -> Iterator[str | Answer]:
         if close:
             close()
     prepared.timings["generate"] = time.perf_counter() - started
-    prepared.timings["total"] = sum(prepared.timings.get(key, 0.0) for key in ("load", "search", "prompt", "generate"))
-    yield prepared.answer("".join(parts).strip())
+    answer = prepared.answer("".join(parts).strip())
+    if prepared.check and prepared.embedder is not None and not hasattr(llm, "cite") and answer.text:
+        from .check import check
+
+        mark = time.perf_counter()
+        answer.support = check(answer.text, answer.passages, prepared.embedder)
+        answer.timings["check"] = prepared.timings["check"] = time.perf_counter() - mark
+    answer.timings["total"] = prepared.timings["total"] = sum(
+        prepared.timings.get(key, 0.0) for key in ("load", "search", "prompt", "generate", "check"))
+    yield answer
 
 
 def ask_stream(

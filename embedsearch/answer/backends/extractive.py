@@ -122,19 +122,21 @@ def split(text: str) -> list[tuple[int, str]]:
     return pieces
 
 
-def sentences_of(hits: Sequence[Hit]) -> list[Sentence]:
-    """The prose sentences of the top passages, each with its exact lines in its file.
+def sentences_of(hits: Sequence[Hit], *, limit: int = PASSAGES, min_chars: int = MIN_CHARS,
+                 code: bool = False) -> list[Sentence]:
+    """The prose sentences of the top `limit` passages (code too with `code`), each with its
+    exact lines in its file.
 
     A passage's text keeps its file's line breaks (a paragraph of three lines is three lines
     of text), so a sentence's lines are the passage's first line plus the line breaks before it.
     """
     out: list[Sentence] = []
-    for rank, hit in enumerate(hits[:PASSAGES]):
-        if hit.kind == "code":
+    for rank, hit in enumerate(hits[:limit]):
+        if hit.kind == "code" and not code:
             continue
         for start, piece in split(hit.text):
             text = re.sub(r"^\s*(?:[-*+•]|\d+[.)])\s+", "", piece).strip()
-            if len(text) < MIN_CHARS or not re.search(r"\w{2}", text):
+            if len(text) < min_chars or not re.search(r"\w{2}", text):
                 continue
             lead = start + piece.index(text[:1])
             first = hit.line_start + hit.text.count("\n", 0, lead)

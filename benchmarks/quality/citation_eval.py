@@ -1,0 +1,93 @@
+"""The citation check (embedsearch/answer/check.py) on a labelled set of answer sentences.
+
+    python benchmarks/quality/citation_eval.py                  # figures at the shipped threshold
+    python benchmarks/quality/citation_eval.py --sweep          # precision/recall over thresholds
+    python benchmarks/quality/citation_eval.py --errors         # the sentences it gets wrong
+
+citation_check_set.jsonl (benchmarks/quality/CITATION_SET.md says how it was built): answers of
+3-5 numbered passages from data/posts and ../shared/corpus, each sentence labelled supported,
+wrong_citation (another passage says it) or unsupported (none does), in Korean and English,
+verbatim, paraphrased, summarised, near misses (a changed number, name or negation), off-topic
+and generic. Reported: flagging "unsupported" (precision: of the sentences flagged, how many are
+truly unsupported; recall: of the unsupported, how many are flagged), the same for "not backed by
+its citation" (wrong_citation or unsupported), and accuracy over the three labels.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+SET = Path(__file__).with_name("citation_check_set.jsonl")
+
+
+def load() -> dict[str, list[dict]]:
+    answers: dict[str, list[dict]] = defaultdict(list)
+    for line in open(SET, encoding="utf-8"):
+        if line.strip():
+            item = json.loads(line)
+            answers[item["answer_id"]].append(item)
+    return answers
+
+
+def predict(answers: dict[str, list[dict]], embedder) -> list[tuple[dict, object]]:
+    from embedsearch.answer.check import check
+    from embedsearch.records import Hit
+
+    out = []
+    for items in answers.values():
+        passages = sorted(items[0]["passages"], key=lambda p: p["n"])
+        hits = [Hit(score=1.0, text=p["text"], path=p["path"], line_start=p["lines"][0], line_end=p["lines"][1],
+                    heading="", title="", chunk_id=i) for i, p in enumerate(passages)]
+        for item in items:
+            marks = "".join(f"[{n}]" for n in item["cites"])
+            result = check(f"{item["sentence"]} {marks}", hits, embedder)
+            out.append((item, result[0] if result else None))
+    return out
+
+
+def figures(rows) -> dict:
+    def pr(flag_pred, flag_true) -> tuple[float, float]:
+        tp = sum(flag_pred(r) and flag_true(i) for i, r in rows)
+        fp = sum(flag_pred(r) and not flag_true(i) for i, r in rows)
+        fn = sum(not flag_pred(r) and flag_true(i) for i, r in rows)
+        return tp / max(1, tp + fp), tp / max(1, tp + fn)
+
+    unsupported = pr(lambda r: r is None or r.status == "unsupported", lambda i: i["label"] == "unsupported")
+    not_backed = pr(lambda r: r is None or r.status != "supported", lambda i: i["label"] != "supported")
+    accuracy = sum((r.status if r else "unsupported") == i["label"] for i, r in rows) / max(1, len(rows))
+    return {"n": len(rows), "unsupported_precision": round(unsupported[0], 3), "unsupported_recall": round(unsupported[1], 3),
+            "not_backed_precision": round(not_backed[0], 3), "not_backed_recall": round(not_backed[1], 3),
+            "accuracy": round(accuracy, 3)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sweep", action="store_true")
+    ap.add_argument("--errors", action="store_true")
+    args = ap.parse_args()
+    from embedsearch.answer import check as check_module
+    from embedsearch.vectors import load_embedder
+
+    embedder = load_embedder()
+    answers = load()
+    thresholds = [round(0.80 + 0.01 * i, 2) for i in range(21)] if args.sweep else [check_module.SUPPORT_THRESHOLD]
+    for threshold in thresholds:
+        check_module.SUPPORT_THRESHOLD = threshold
+        rows = predict(answers, embedder)
+        print(json.dumps({"threshold": threshold, **figures(rows)}))
+    if not args.sweep:
+        by_kind = Counter((i["label"], i.get("kind"), (r.status if r else "unsupported")) for i, r in rows)
+        for (label, kind, got), n in sorted(by_kind.items()):
+            print(f"  {label:15} {kind or '-':20} -> {got:15} {n}")
+    if args.errors:
+        for item, r in rows:
+            got = r.status if r else "unsupported"
+            if got != item["label"]:
+                print(f"- {item['id']} want {item['label']} got {got} ({r.score if r else 0:.3f}) cites {item['cites']}: "
+                      f"{item['sentence']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Check an answer's citations: does the passage a sentence cites say what the sentence says?
+
+An LLM maps `[2]` to a passage whether or not passage 2 backs the sentence; generative search
+engines back only about half of their sentences with the citations they give (the paper
+reviewed in ../shared/corpus 004). Each sentence of an answer is compared with every sentence
+of the retrieved passages:
+
+- **supported**: a sentence of a passage it cites says it;
+- **wrong citation**: it cites none that says it, but another retrieved passage does;
+- **unsupported**: no retrieved passage says it (or it cites nothing and nothing says it).
+
+"Says it" is a support score over the passage's sentences: the E5 cosine of the two sentences
+(both embedded as `query: `, E5's form for symmetric similarity) plus a share of the answer
+sentence's words found in the passage sentence, at or above SUPPORT_THRESHOLD; and every
+number the answer sentence states must appear in that passage (a changed year or count is the
+commonest unsupported claim that still reads like the passage). The threshold is calibrated on
+benchmarks/quality/citation_check_set.jsonl (`python benchmarks/quality/citation_eval.py`).
+"""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Sequence
+
+from ..records import Hit, SentenceSupport
+from .backends.extractive import split
+from .citations import cited_numbers
+
+if TYPE_CHECKING:
+    from ..vectors import Embedder
+
+SUPPORT_THRESHOLD = 0.9
+# An English sentence about a Korean passage (or the reverse) shares no words with it and its
+# cosine runs lower, as with search's relevance signal (0.88, 0.84 across scripts).
+CROSS_SCRIPT_THRESHOLD = 0.84
+COVERAGE_WEIGHT = 0.2
+_MARKER = re.compile(r"\s*[\[［]\^?\s*\d+(?:\s*(?:[,，、;]|[-–~])\s*\d+)*\s*[\]］]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
+    """(sentence without markers, cited numbers) for each sentence of an answer.
+
+    A marker that starts the next piece after a sentence end ("... 끝이다. [2]") belongs to the
+    sentence before it.
+    """
+    out: list[tuple[str, list[int]]] = []
+    for _, piece in split(text):
+        markers = cited_numbers(piece, 10**6)
+        body = _MARKER.sub("", piece).strip()
+        if not re.search(r"\w", body):
+            if out and markers:
+                out[-1][1].extend(n for n in markers if n not in out[-1][1])
+            continue
+        out.append((body, markers))
+    return out
+
+
+def check(answer_text: str, passages: Sequence[Hit], embedder: "Embedder") -> list[SentenceSupport]:
+    """Each sentence of `answer_text` against the numbered `passages` (1-based as cited)."""
+    from .backends.extractive import Sentence, sentences_of
+
+    items = answer_sentences(answer_text)
+    if not items or not passages:
+        return [SentenceSupport(text, cites, "unsupported", 0.0) for text, cites in items]
+    evidence: list[Sentence] = sentences_of(passages, limit=len(passages), min_chars=4, code=True)
+    texts = [t for t, _ in items]
+    vectors = embedder.embed_queries(texts + [e.text for e in evidence])
+    claims, facts = vectors[: len(texts)], vectors[len(texts):]
+    cosines = claims @ facts.T if len(evidence) else None
+    out = []
+    for i, (text, cites) in enumerate(items):
+        best: dict[int, tuple[float, Sentence]] = {}
+        for j, fact in enumerate(evidence):
+            score = float(cosines[i, j]) + COVERAGE_WEIGHT * _coverage(text, fact.text)
+            number = fact.passage + 1
+            if number not in best or score > best[number][0]:
+                best[number] = (score, fact)
+        backing = {n: v for n, v in best.items() if v[0] >= _threshold(text, v[1].text)
+                   and _numbers_agree(text, passages[n - 1].text)}
+        cited = [n for n in cites if n in backing]
+        if cited:
+            status, number = "supported", max(cited, key=lambda n: backing[n][0])
+        elif backing:
+            status, number = "wrong_citation", max(backing, key=lambda n: backing[n][0])
+        else:
+            status, number = "unsupported", None
+        if number is not None:
+            score, fact = backing[number]
+            hit = passages[number - 1]
+            out.append(SentenceSupport(text, cites, status, round(score, 4), number, hit.path, fact.line_start,
+                                       fact.line_end, fact.text))
+        else:
+            top = max((v[0] for v in best.values()), default=0.0)
+            out.append(SentenceSupport(text, cites, status, round(top, 4)))
+    return out
+
+
+def _threshold(claim: str, fact: str) -> float:
+    return SUPPORT_THRESHOLD if _hangul(claim) == _hangul(fact) else CROSS_SCRIPT_THRESHOLD
+
+
+def _hangul(text: str) -> bool:
+    """Mostly Hangul (more Hangul syllables than Latin letters)."""
+    syllables = sum("\uac00" <= c <= "\ud7a3" for c in text)
+    return syllables > sum(c.isascii() and c.isalpha() for c in text)
+
+
+def _coverage(claim: str, fact: str) -> float:
+    from ..tokens import tokens
+
+    wanted = set(tokens(claim))
+    return len(wanted & set(tokens(fact))) / len(wanted) if wanted else 0.0
+
+
+def _numbers_agree(claim: str, passage: str) -> bool:
+    """Every number the claim states appears in the passage ("2021", "1,750", "0.39")."""
+    have = {n.replace(",", "") for n in _NUMBER.findall(passage)}
+    return all(n.replace(",", "") in have for n in _NUMBER.findall(claim))
