@@ -202,8 +202,38 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "timings": {key: round(value, 4) for key, value in answer.timings.items()},
         "dropped_passages": answer.dropped_passages,
         "declined": answer.declined,
+        "support": None if answer.support is None else [support_json(s) for s in answer.support],
+        "support_summary": answer.support_summary() or None,
         "prompt": answer.prompt,
     }
+
+
+def support_json(support: Any) -> dict[str, Any]:
+    """One checked sentence: its status and, when a passage backs it, the backing sentence's place."""
+    out = dataclasses.asdict(support)
+    out["location"] = f"{display_path(support.path)}:{span(support.line_start, support.line_end)}" if support.path else None
+    return out
+
+
+def support_lines(answer: Answer, width: int = 80) -> list[str]:
+    """The check of an LLM's answer: a summary line, then each sentence its citation doesn't back.
+
+    '✗' marks a sentence no passage backs; '≠' one that another passage than the cited backs.
+    """
+    if not answer.support:
+        return []
+    lines = [f"Checked: {answer.support_summary()}"]
+    for s in answer.support:
+        if s.status == "supported":
+            continue
+        cited = "".join(f"[{n}]" for n in s.cites) or "no citation"
+        if s.status == "wrong_citation":
+            where = f"{display_path(s.path)}:{span(s.line_start, s.line_end)}"
+            text = f"≠ {s.text} ({cited}; backed by [{s.passage}] {where})"
+        else:
+            text = f"✗ {s.text} ({cited}; no passage says this)"
+        lines += wrap(text, width, indent="  ")
+    return lines
 
 
 def document_json(doc: DocumentText) -> dict[str, Any]:
@@ -243,8 +273,10 @@ def hits_text(hits: Sequence[Hit], query: str = "", width: int = 80) -> str:
 
 
 def answer_text(answer: Answer, width: int = 80) -> str:
-    """The answer, then a Sources list mapping each [n] to path:line and heading."""
-    return "\n".join([answer.text.strip() or "(no answer)", "", *answer_sources_lines(answer, width)])
+    """The answer, its check (when an LLM wrote it), then a Sources list mapping each [n] to path:line and heading."""
+    check = support_lines(answer, width)
+    return "\n".join([answer.text.strip() or "(no answer)", "", *check, *([""] if check else []),
+                      *answer_sources_lines(answer, width)])
 
 
 def answer_sources_lines(answer: Answer, width: int = 80) -> list[str]:

@@ -171,3 +171,55 @@ def test_ctrl_c_while_streaming_leaves_a_clean_terminal(ask_index_path: Path, ge
     assert "Traceback" not in text and "Traceback" not in output.decode(errors="replace")
     assert output.endswith(b"\r\n")  # the partial answer's line was ended
     assert b"Sources" not in output
+
+
+def _fixed_answer(text: str) -> str:
+    """A GBNF grammar whose only sentence is `text`: the real server streams exactly this answer."""
+    return 'root ::= "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def test_an_llm_answer_is_checked_sentence_by_sentence(ask_index: object, llm_server: str) -> None:
+    """Streamed through a real server (a grammar fixes what it writes): one sentence its citation
+    backs, one backed by the other passage than the one cited, one no passage says."""
+    hits = ask_index.search(QUESTION, k=2)
+    first = 1 if hits[0].path.endswith("llm.md") and "환각" in hits[0].text else 2
+    other = 3 - first
+    text = (f"LLM은 그럴듯한 거짓 내용을 지어내는 환각 문제가 있다 [{first}]. "
+            f"LLM은 앞의 단어들로 다음 토큰을 예측해 문장을 만든다 [{first}]. "
+            f"LLM은 2031년에 화성에서 처음 발명되었다 [{first}]")  # the server drops a final "."
+    config = LLMConfig(url=llm_server, max_tokens=200, temperature=0, options={"grammar": _fixed_answer(text)})
+    pieces: list[str] = []
+    answer = None
+    for item in ask_index.ask_stream(QUESTION, k=2, llm=config):
+        if isinstance(item, Answer):
+            answer = item
+        else:
+            pieces.append(item)
+    assert answer is not None and answer.text == text and len(pieces) >= 2
+    statuses = [s.status for s in answer.support]
+    definition = answer.support[1]
+    if "정의" in answer.passages[other - 1].heading or "예측" in answer.passages[other - 1].text:
+        assert statuses == ["supported", "wrong_citation", "unsupported"]
+        assert definition.passage == other and definition.path.endswith("llm.md") and "예측" in definition.evidence
+    else:  # retrieval put both llm.md passages elsewhere: the definition is then unsupported here
+        assert statuses[0] == "supported" and statuses[2] == "unsupported"
+    assert answer.support[0].location.endswith("llm.md:" + str(answer.support[0].line_start))
+    assert answer.support_summary().startswith("1 of 3 sentences supported by their citations")
+
+
+def test_cli_marks_sentences_its_citations_do_not_back(ask_index_path: Path, llm_server: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ask_cli, "want_json", lambda flag: flag)
+    monkeypatch.setenv("EMBEDSEARCH_LLM_URL", llm_server)
+    text = "LLM은 2031년에 화성에서 처음 발명되었다 [1]"
+    config = Path(os.environ["EMBEDSEARCH_CONFIG"])
+    config.write_text(f"[llm]\nmax_tokens = 100\n[llm.options]\ngrammar = '''{_fixed_answer(text)}'''\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["ask", QUESTION, "--index", str(ask_index_path), "-k", "2"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    assert "Checked: 0 of 1 sentence supported by their citations (1 by no passage)" in result.stdout
+    assert "✗ LLM은 2031년에 화성에서 처음 발명되었다 ([1]; no passage says this)" in result.stdout
+    data = json.loads(CliRunner().invoke(app, ["ask", QUESTION, "--index", str(ask_index_path), "-k", "2", "--json"]).stdout)
+    assert data["support"][0]["status"] == "unsupported" and data["support_summary"].startswith("0 of 1")
+    unchecked = json.loads(CliRunner().invoke(
+        app, ["ask", QUESTION, "--index", str(ask_index_path), "-k", "2", "--json", "--no-check"]).stdout)
+    assert unchecked["support"] is None

@@ -105,6 +105,9 @@ def ask(
     show_prompt: bool = typer.Option(
         False, "--show-prompt", help="Print the filled prompt and its sources instead of answering."
     ),
+    no_check: bool = typer.Option(
+        False, "--no-check", help="Don't check the LLM's sentences against the passages they cite."
+    ),
     context_tokens: Optional[int] = llm_option(
         "--context-tokens", "context_tokens",
         "The LLM's context window. Default: 4096 (in-process n_ctx, and assumed for servers).", min=1,
@@ -144,6 +147,7 @@ def ask(
         with open_index(index, model) as ix:
             prepared = ix.prepare_answer(question, k=k, template=template, llm=config, decline=not answer_anyway,
                                          **search_kwargs)
+        prepared.check = not no_check
         if prepared.dropped:
             note(f"Note: left out the {prepared.dropped} lowest-ranked of {prepared.dropped + len(prepared.passages)} "
                  f"passages to fit the {prepared.context_tokens}-token context window.")
@@ -171,6 +175,7 @@ def ask(
     if as_json:
         print_json(answer_json(answer))
     else:
+        show_check(answer)
         show_sources(answer)
         show_timings(answer)
         if answer.model == "extractive" and not extractive:
@@ -237,6 +242,23 @@ def show_sources(answer: "Answer") -> None:
 
     console.print()
     print_sources(answer_sources_lines(answer, _width()))
+
+
+def show_check(answer: "Answer") -> None:
+    """After an LLM's answer: how many of its sentences their citations back, and the others."""
+    from rich.text import Text
+
+    from ..views import support_lines
+
+    lines = support_lines(answer, _width())
+    if not lines:
+        return
+    console.print()
+    all_backed = all(s.status == "supported" for s in answer.support or [])
+    console.print(Text(lines[0], style="green" if all_backed else "bold yellow"), soft_wrap=True)
+    for line in lines[1:]:
+        style = "red" if line.lstrip().startswith("✗") else "yellow" if line.lstrip().startswith("≠") else None
+        console.print(Text(line, style=style), soft_wrap=True, highlight=False)
 
 
 def show_timings(answer: "Answer") -> None:
