@@ -186,7 +186,9 @@ def hit_json(hit: Hit, *, query: str = "", explain: bool = False) -> dict[str, A
 
 
 def citation_json(citation: Any) -> dict[str, Any]:
-    return dict(dataclasses.asdict(citation), location=citation.location)
+    """A citation as JSON; its location as hits show theirs (relative path, a line range)."""
+    location = f"{display_path(citation.path)}:{span(citation.line_start, citation.line_end)}"
+    return dict(dataclasses.asdict(citation), location=location)
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:

@@ -53,6 +53,34 @@ def holds(q: real_eval.Question, root: Path, answer) -> bool:
     return False
 
 
+BEST: list[float | None] = []  # the best sentence's score of each answer, for --sweep
+
+
+def _record_best_scores() -> None:
+    from embedsearch.answer.backends import extractive
+
+    stream = extractive.ExtractiveAnswerer.stream
+
+    def recording(self, prompt):
+        yield from stream(self, prompt)
+        BEST[-1] = self.best_score
+
+    extractive.ExtractiveAnswerer.stream = recording
+
+
+def sweep(rows, best: list[float | None]) -> None:
+    """Holds/declines if answers whose best sentence scores below t were declined too."""
+    for t in [None] + [round(0.80 + 0.01 * i, 2) for i in range(11)]:
+        kept = [(q, a, ok) for (q, a, ok), b in zip(rows, best) if t is None or a.declined or (b is not None and b >= t)]
+        dropped = {id(a) for _, a, _ in rows} - {id(a) for _, a, _ in kept}
+        answerable = [r for r in rows if r[0].type != "none"]
+        none = [r for r in rows if r[0].type == "none"]
+        holds = sum(ok and id(a) not in dropped for _, a, ok in answerable) / max(1, len(answerable))
+        declined = sum(a.declined or id(a) in dropped for _, a, _ in none) / max(1, len(none))
+        wrong = sum(a.declined or id(a) in dropped for _, a, _ in answerable) / max(1, len(answerable))
+        print(f"decline below {t}: holds {holds:.3f}  unanswerable declined {declined:.3f}  answerable declined {wrong:.3f}")
+
+
 def run(questions, roots: dict[str, Path], indexes: dict[str, Path], show: bool) -> dict:
     from embedsearch import Index
     from embedsearch.answer import LLMConfig
@@ -61,6 +89,7 @@ def run(questions, roots: dict[str, Path], indexes: dict[str, Path], show: bool)
     for corpus in dict.fromkeys(q.corpus for q in questions):
         with Index(indexes[corpus]) as ix:
             for q in (q for q in questions if q.corpus == corpus):
+                BEST.append(None)
                 answer = ix.ask(q.q, llm=LLMConfig(backend="extractive"))
                 ok = q.type != "none" and not answer.declined and holds(q, roots[corpus], answer)
                 rows.append((q, answer, ok))
@@ -78,6 +107,7 @@ def run(questions, roots: dict[str, Path], indexes: dict[str, Path], show: bool)
         "unanswerable": len(none),
         "declined": sum(a.declined for _, a, _ in none) / max(1, len(none)),
     }
+    figures["_rows"] = rows
     return figures
 
 
@@ -88,6 +118,7 @@ def main() -> None:
     ap.add_argument("--split", default="all")
     ap.add_argument("--corpus", action="append")
     ap.add_argument("--show", action="store_true")
+    ap.add_argument("--sweep", action="store_true", help="holds/declines over decline thresholds (cross-script questions apart)")
     ap.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=VALUE",
                     help="override a constant, e.g. answer.backends.extractive.CONTEXT=none")
     args = ap.parse_args()
@@ -108,8 +139,16 @@ def main() -> None:
         with Index(folder / "ix", create=True) as ix:
             ix.add(SAMPLE)
         roots, indexes = {"sample": SAMPLE}, {"sample": folder / "ix"}
+    if args.sweep:
+        _record_best_scores()
     figures = run(questions, roots, indexes, args.show)
+    rows = figures.pop("_rows")
     print(json.dumps(figures, indent=1))
+    if args.sweep:
+        cross = [q.lang == "en" for q, _, _ in rows]
+        for name, pick in (("same script", False), ("cross script (English questions)", True)):
+            print(name)
+            sweep([r for r, c in zip(rows, cross) if c == pick], [b for b, c in zip(BEST, cross) if c == pick])
 
 
 if __name__ == "__main__":

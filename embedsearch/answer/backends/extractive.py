@@ -38,6 +38,11 @@ COVERAGE_WEIGHT = 0.2  # as in hybrid search's evidence (cosine + 0.2 x coverage
 # sentence alone. A sentence often leans on its heading for its subject ("...그 둘만 학습한다"
 # under "LoRA: 작은 행렬 두 개만 학습한다"), as passages lean on theirs.
 CONTEXT = "heading"
+# Decline when the best sentence scores below this (cosine + coverage; see `decline_below`):
+# hybrid search's relevance signal judges passages, and a passage on the question's topic that
+# never answers it passes that signal. None: only the signal declines.
+DECLINE_BELOW: float | None = None
+DECLINE_BELOW_CROSS_SCRIPT: float | None = None
 
 
 @dataclass
@@ -64,6 +69,7 @@ class ExtractiveAnswerer:
         self.passages: list[Hit] = []
         self.chosen: list[Sentence] = []
         self.declined = False
+        self.best_score: float | None = None
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
@@ -74,6 +80,9 @@ class ExtractiveAnswerer:
 
     def stream(self, prompt: str) -> Iterator[str]:
         self.chosen = choose(self.question, self.passages, self.embedder)
+        self.best_score = max((s.score for s in self.chosen), default=None)
+        if self.chosen and self.best_score < decline_below(self.question, self.passages):
+            self.chosen = []
         if not self.chosen:
             from ..pipeline import decline_text
 
@@ -92,6 +101,13 @@ class ExtractiveAnswerer:
 
     def close(self) -> None:
         pass
+
+
+def decline_below(question: str, passages: Sequence[Hit]) -> float:
+    """The score the best sentence must reach to be an answer (-inf when none is set)."""
+    cross = not _has_hangul(question) and sum(_has_hangul(p.text) for p in passages) * 2 > len(passages)
+    threshold = DECLINE_BELOW_CROSS_SCRIPT if cross else DECLINE_BELOW
+    return float("-inf") if threshold is None else threshold
 
 
 def answer_text(chosen: Sequence[Sentence]) -> str:
