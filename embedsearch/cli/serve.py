@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 import typer
 
@@ -100,7 +100,7 @@ def serve(
         config = uvicorn.Config(application, log_level="info", access_log=False, timeout_graceful_shutdown=5,
                                 lifespan="on", http=protocol_class(connection_cap()), timeout_keep_alive=KEEP_ALIVE)
         try:
-            _uvicorn_server()(config).run(sockets=[sock])
+            _uvicorn_server(on_exit=token_file.remove if token_file else None)(config).run(sockets=[sock])
         finally:
             if token_file is not None:
                 token_file.remove()
@@ -117,18 +117,24 @@ def _token_file(port: int, token: str) -> "TokenFile | None":
         return None
 
 
-def _uvicorn_server() -> type:
-    """uvicorn's Server, logging "out of file descriptors" at most every 10 s (server.limits)."""
+def _uvicorn_server(on_exit: "Callable[[], None] | None" = None) -> type:
+    """uvicorn's Server, logging "out of file descriptors" at most every 10 s (server.limits), and
+    calling `on_exit` once it has shut down: uvicorn raises a caught SIGTERM again after that, which
+    ends the process before any `finally` of ours runs (the token file outlived the server)."""
     import uvicorn
 
     class Server(uvicorn.Server):  # type: ignore[misc]
-        async def serve(self, sockets: "list[socket.socket] | None" = None) -> None:
+        async def _serve(self, sockets: "list[socket.socket] | None" = None) -> None:
             import asyncio
 
             from ..server.limits import quiet_accept_errors
 
             quiet_accept_errors(asyncio.get_running_loop())
-            await super().serve(sockets)
+            try:
+                await super()._serve(sockets)
+            finally:
+                if on_exit is not None:
+                    on_exit()
 
     return Server
 
