@@ -12,6 +12,13 @@ Measured before these limits (issue 16, `serve` on 127.0.0.1):
   for a complete request head (after connecting and after each response), keeps at most
   `connection_cap()` connections (making room by closing the one idle longest, or answering 503
   when all are busy), and `quiet_accept_errors` logs "out of file descriptors" once per 10 s.
+
+Measured after (ulimit -n 128, 150 idle connections held 15 s): 5 of 5
+status requests answered and 488 bytes of log; without the cap 2 of 5 answered (the idle ones
+closed only at the head timeout), and without the throttle too the log took 52 MB in 15 s.
+Eight clients announcing 100 MB bodies: RSS 94 -> 94 MB, and they got 23 MB into socket
+buffers before the 413 closed each connection (without `connection: close`, uvicorn read and
+dropped all 800 MB).
 """
 from __future__ import annotations
 
