@@ -570,9 +570,16 @@ class _StdinLines:
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# A session costs ~37 KB and the SDK kept up to 10,000 of them for 30 idle minutes each (issue 16):
+# 64 at once (a 65th is answered 503 until one ends or expires) and 5 idle minutes. An agent
+# whose session expired starts a new one (404, then initialize).
+MAX_SESSIONS = 64
+SESSION_IDLE_TIMEOUT = 300.0
+MAX_BODY = 1 << 20  # as the rest of the server (server.limits)
 
 
 def http_app(index: "Index", *, host: str = "127.0.0.1", llm_settings: Mapping[str, Any] | None = None,
+             max_sessions: int = MAX_SESSIONS, session_idle_timeout: float = SESSION_IDLE_TIMEOUT,
              ) -> "McpHttpApp":
     """The MCP server as an ASGI app speaking streamable HTTP, for `embedsearch serve` to mount at /mcp.
 
@@ -598,7 +605,8 @@ def http_app(index: "Index", *, host: str = "127.0.0.1", llm_settings: Mapping[s
     protection is on, so only Host headers 127.0.0.1, localhost and [::1] (any port) and
     matching Origins are accepted; elsewhere it is off, and the host's bearer-token check (which
     covers the mounted route like any other) is what keeps strangers out. Sessions are stateful
-    (the SDK's default: an mcp-session-id header, closed after 30 idle minutes).
+    (an mcp-session-id header): at most `max_sessions` at once, each closed after
+    `session_idle_timeout` idle seconds; request bodies up to 1 MiB.
     """
     from mcp.server.transport_security import TransportSecuritySettings
 
@@ -608,7 +616,9 @@ def http_app(index: "Index", *, host: str = "127.0.0.1", llm_settings: Mapping[s
                                           allowed_origins=["http://127.0.0.1:*", "http://localhost:*",
                                                            "http://[::1]:*"])
                 if host in LOOPBACK else TransportSecuritySettings(enable_dns_rebinding_protection=False))
-    server.streamable_http_app(transport_security=security, host=host)  # creates the session manager
+    server.streamable_http_app(transport_security=security, host=host,  # creates the session manager
+                               max_sessions=max_sessions, session_idle_timeout=session_idle_timeout,
+                               max_request_body_size=MAX_BODY)
     return McpHttpApp(server)
 
 

@@ -133,12 +133,17 @@ def llm_config_text(request: pytest.FixtureRequest) -> str:
 class CliServer:
     """`python -m embedsearch serve --port 0 ...` in a subprocess; its URL read from the line it prints."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], log: Path, **popen: Any) -> None:
         self.log = log
+        self.token: str | None = None  # the run's token, from the URL it prints (?token=...)
         command = [sys.executable, "-m", "embedsearch", "serve", "--port", "0", *args]
         with log.open("wb") as out:
-            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, **popen)
         self.url = self._wait()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     def _wait(self, timeout: float = 120.0) -> str:
         deadline = time.monotonic() + timeout
@@ -147,11 +152,13 @@ class CliServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"serve exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
             if url is None:
-                match = re.search(r"at (http://127\.0\.0\.1:\d+)/", self.log.read_text(errors="replace"))
-                url = match.group(1) if match else None
+                match = re.search(r"at (http://127\.0\.0\.1:\d+)/(?:\?token=([\w-]+))?",
+                                  self.log.read_text(errors="replace"))
+                url, self.token = (match.group(1), match.group(2)) if match else (None, None)
             if url is not None:
                 try:
-                    if httpx.get(url + "/api/status", timeout=2, trust_env=False).status_code == 200:
+                    if httpx.get(url + "/api/status", headers=self.headers, timeout=2,
+                                 trust_env=False).status_code == 200:
                         return url
                 except httpx.HTTPError:
                     pass
@@ -221,14 +228,14 @@ def served_index(server_index_template: Path, server_home: Path) -> Path:
 @pytest.fixture(scope="module")
 def server(served_index: Path, server_home: Path, request: pytest.FixtureRequest) -> Iterator[CliServer]:
     env = isolated_env(server_home / "home", llm_config_text(request))
-    live = CliServer(["--index", str(served_index)], env, server_home / "serve.log")
+    live = CliServer(["--index", str(served_index), "--allow", str(server_home)], env, server_home / "serve.log")
     yield live
     live.stop()
 
 
 @pytest.fixture(scope="module")
 def client(server: CliServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=120, trust_env=False) as c:
+    with httpx.Client(base_url=server.url, headers=server.headers, timeout=120, trust_env=False) as c:
         yield c
 
 
@@ -289,14 +296,14 @@ def test_search_filters(client: httpx.Client) -> None:
     assert Path(lexical[0]["path"]).name == "kimchi.md"
 
 
-def test_user_errors_are_one_line_json(client: httpx.Client) -> None:
+def test_user_errors_are_one_line_json(client: httpx.Client, server_home: Path) -> None:
     assert one_line_error(client.get("/api/search", params={"q": "  "}), 400) == "empty query"
     assert "unclosed '['" in one_line_error(client.get("/api/search", params={"q": "x", "path": "[abc"}), 400)
     assert one_line_error(client.get("/api/search", params={"q": "x", "k": 0}), 422).startswith("k: ")
     assert "mode" in one_line_error(client.get("/api/search", params={"q": "x", "mode": "fuzzy"}), 422)
     assert "question" in one_line_error(client.post("/api/ask", json={}), 422)
     assert "nope.md" in one_line_error(client.get("/api/document", params={"path": "nope.md"}), 400)
-    assert "no such folder" in one_line_error(client.post("/api/index", json={"folder": "/no/such/dir"}), 400)
+    assert "no such folder" in one_line_error(client.post("/api/index", json={"folder": str(server_home / "no-such-dir")}), 400)
     one_line_error(client.get("/api/index/jobs/999"), 404)
     one_line_error(client.get("/api/nothing-here"), 404)
 

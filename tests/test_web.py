@@ -44,9 +44,11 @@ def web_index(server_index_template: Path, web_home: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def site(web_index: Path, web_home: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+def site(web_index: Path, web_home: Path, browser: Any, request: pytest.FixtureRequest) -> Iterator[str]:
     live = CliServer(["--index", str(web_index)], isolated_env(web_home / "home", llm_config_text(request)),
                      web_home / "serve.log")
+    browser.get(f"{live.url}/?token={live.token}")  # as the user opens the URL serve prints: the tab keeps it
+    assert "token=" not in browser.current_url  # and the page takes it out of the address bar
     yield live.url
     live.stop()
 

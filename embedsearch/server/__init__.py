@@ -51,6 +51,8 @@ def create_app(
     llm_config: "LLMConfig | None" = None,
     watch: Iterable[str] = (),
     host: str = "127.0.0.1",
+    allow: Iterable[str] = (),
+    loopback_only: bool | None = None,
 ) -> ASGIApp:
     """The whole server as one ASGI app.
 
@@ -59,13 +61,18 @@ def create_app(
     call the API from their pages (none by default). `llm_config`: the LLM `ask` uses (default:
     environment and config file, as `embedsearch ask` without flags). `watch`: folders kept
     indexed while the server runs. `host`: the address it is served on (MCP's own DNS-rebinding
-    check is on for loopback).
+    check is on for loopback). `allow`: folders (and what is inside them) `POST /api/index` may
+    index, besides the watched ones; nothing else, ever. `loopback_only`: answer only requests
+    addressed to a loopback name (default: when there is no token).
+
+    Request bodies over 1 MiB are refused with 413 (`limits.BodyLimit`); the connection limits
+    are the ASGI server's part (`limits.protocol_class`, which `embedsearch serve` gives uvicorn).
     """
     from ..answer import resolve_config
     from .service import Service
 
     llm = llm_config or resolve_config()
-    service = Service(index, llm, watch)
+    service = Service(index, llm, watch, allow)
     mcp = _mcp_app(index, host, llm)
     service.mcp = MCP_PATH if mcp is not None else None
 
@@ -84,11 +91,14 @@ def create_app(
                    description="Semantic search and question answering over your own posts.")
     api.state.service = service
     _add_routes(api)
-    app: ASGIApp = api
+    from .errors import CatchAll
+    from .limits import BodyLimit
+
+    app: ASGIApp = CatchAll(api)
     if mcp is not None:
-        app = _PathDispatch(api, mcp, MCP_PATH)
+        app = _PathDispatch(app, mcp, MCP_PATH)
     cors = list(cors)
-    app = Guard(app, token=token, cors=cors)
+    app = Guard(BodyLimit(app), token=token, cors=cors, loopback_only=loopback_only)
     if cors:
         from starlette.middleware.cors import CORSMiddleware
 

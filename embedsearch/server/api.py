@@ -61,7 +61,9 @@ class AskRequest(Filters):
 
 
 class IndexRequest(BaseModel):
-    folder: str = Field(..., description="A folder (or file) on the server's machine; relative to where it runs.")
+    folder: str = Field(..., max_length=4096, description=(
+        "A folder (or file) on the server's machine, inside one the server was started with (--allow, --watch); "
+        "relative to where it runs."))
     rebuild: bool = Field(False, description="Forget the index and embed everything again.")
     wait: bool = Field(False, description="Answer when the job ends instead of at once.")
 
@@ -115,7 +117,8 @@ async def ask(request: Request, body: AskRequest) -> StreamingResponse:
 @router.get("/document", responses={400: ERROR}, summary="Read a document or some of its lines")
 async def document(
     request: Request,
-    path: Annotated[str, Query(description="The document's path as search shows it, or a unique tail of it.")],
+    path: Annotated[str, Query(max_length=4096,
+                               description="The document's path as search shows it, or a unique tail of it.")],
     start: Annotated[Optional[int], Query(ge=1, description="First line (1-based).")] = None,
     end: Annotated[Optional[int], Query(ge=1, description="Last line (default: start; all without start).")] = None,
 ) -> dict[str, Any]:
@@ -134,11 +137,14 @@ async def status(request: Request) -> dict[str, Any]:
     return await svc.read(svc.status)
 
 
-@router.post("/index", status_code=202, responses={400: ERROR, 409: ERROR}, summary="Index a folder (a job)")
+@router.post("/index", status_code=202, responses={400: ERROR, 403: ERROR, 409: ERROR},
+             summary="Index a folder (a job)")
 async def index_folder(request: Request, body: IndexRequest) -> JSONResponse:
-    """Start (re)indexing a folder: 202 with the job (`url` to poll), or 409 while another run
-    writes to the index. The job's `report` is what `embedsearch index --json` prints."""
-    job = service(request).jobs.start(body.folder, rebuild=body.rebuild)
+    """Start (re)indexing a folder: 202 with the job (`url` to poll), 403 for a folder outside those
+    the server was started with (`--allow`, `--watch`), or 409 while another run writes to the
+    index. The job's `report` is what `embedsearch index --json` prints."""
+    svc = service(request)
+    job = svc.jobs.start(svc.folders.check(body.folder), rebuild=body.rebuild)
     if body.wait:
         await asyncio.wrap_future(job.future)  # type: ignore[arg-type]
         return JSONResponse(job.to_json())

@@ -21,9 +21,10 @@ from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import EmbedsearchError, IndexBusyError
+from .security import clip
 
 if TYPE_CHECKING:
     from ..index import Index
@@ -56,8 +57,10 @@ class Job:
 
 
 class IndexJobs:
-    def __init__(self, index: "Index") -> None:
+    def __init__(self, index: "Index", on_finish: "Callable[[Job], None] | None" = None) -> None:
+        """`on_finish(job)` runs on the writer thread after each job (the watcher's catch-up)."""
         self.index = index
+        self.on_finish = on_finish
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedsearch-write")
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._ids = itertools.count(1)
@@ -66,8 +69,12 @@ class IndexJobs:
 
     def start(self, folder: str, rebuild: bool = False) -> Job:
         """Start indexing `folder`; IndexBusyError when a job or another writer is at it."""
-        if not Path(folder).expanduser().exists():
-            raise EmbedsearchError(f"no such folder: {folder}")
+        try:
+            exists = Path(folder).expanduser().exists()
+        except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL
+            raise EmbedsearchError(f"not a folder: {clip(folder)} ({getattr(exc, 'strerror', None) or exc})") from None
+        if not exists:
+            raise EmbedsearchError(f"no such folder: {clip(folder)}")
         with self._lock:
             running = next((job for job in self._jobs.values() if job.state == "running"), None)
             if running:
@@ -109,8 +116,13 @@ class IndexJobs:
         except EmbedsearchError as exc:
             error = str(exc)
         except Exception:  # noqa: BLE001 (the job must end in a state, and the log must say why)
-            log.exception("indexing %s failed", job.folder)
+            log.exception("indexing %s failed", clip(job.folder))
             error = "internal error: see the server's log"
         finally:  # the state last: a client that sees it finished finds the rest filled in
-            job.finished, job.report, job.error = time.time(), report, error
+            if self.on_finish is not None and not self._stopping.is_set():
+                try:
+                    self.on_finish(job)
+                except Exception:  # noqa: BLE001
+                    log.exception("after indexing %s", clip(job.folder))
+            job.finished, job.report, job.error = time.time(), report, clip(error, 400) if error else None
             job.state = state

@@ -12,12 +12,15 @@ import asyncio
 import functools
 import logging
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
+from ..errors import EmbedsearchError, IndexBusyError
 from .answers import Answers
-from .jobs import IndexJobs
+from .jobs import IndexJobs, Job
+from .security import Folders, clip
 
 if TYPE_CHECKING:
     from ..answer import LLMConfig
@@ -29,11 +32,13 @@ READERS = max(2, min(4, os.cpu_count() or 2))
 
 
 class Service:
-    def __init__(self, index: "Index", llm: "LLMConfig", watch: Iterable[str | os.PathLike[str]] = ()) -> None:
+    def __init__(self, index: "Index", llm: "LLMConfig", watch: Iterable[str | os.PathLike[str]] = (),
+                 allow: Iterable[str | os.PathLike[str]] = ()) -> None:
         self.index = index
         self.answers = Answers(llm)
-        self.jobs = IndexJobs(index)
+        self.jobs = IndexJobs(index, on_finish=self._catch_up)
         self.watch_folders = [str(Path(f).expanduser().resolve()) for f in watch]
+        self.folders = Folders([*self.watch_folders, *allow])  # what POST /api/index may touch
         self.mcp: str | None = None  # where the MCP server is mounted, when it is
         self._readers = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="embedsearch-read")
         self._watcher: Any = None
@@ -56,6 +61,25 @@ class Service:
             from ..watch import Watcher
 
             self._watcher = Watcher(self.index, self.watch_folders, listener=_log_watch).start()
+
+    def _catch_up(self, job: Job) -> None:
+        """After an indexing job, bring the watched folders up to date again: a rebuild forgets every
+        document, and the watcher only hears of files that change, so without this the watched
+        folders' documents were gone until each file was saved again (issue 16)."""
+        if self._watcher is None:
+            return
+        for root in self.watch_folders:
+            for _ in range(60):  # the watcher itself may be writing a batch: wait for it
+                try:
+                    if Path(root).is_dir():
+                        report = self.index.add(root)
+                        log.info("watch: caught up %s after indexing job %s: %s", root, job.id, report.summary())
+                    break
+                except IndexBusyError:
+                    time.sleep(1)
+                except EmbedsearchError as exc:
+                    log.warning("watch: catching up %s: %s", root, clip(str(exc), 400))
+                    break
 
     def close(self) -> None:
         if self._watcher is not None:

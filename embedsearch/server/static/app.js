@@ -21,7 +21,7 @@ const TEXT = {
     status: (d, c) => `문서 ${d.toLocaleString()}개 · 문단 ${c.toLocaleString()}개`,
     dropped: (n) => `문맥 창에 맞추려고 순위가 낮은 글 ${n}개를 뺐습니다.`,
     tokenTitle: "접근 토큰",
-    tokenHelp: "이 서버는 토큰이 있어야 쓸 수 있습니다. 서버를 시작할 때 정한 토큰을 넣으세요. 이 탭을 닫으면 잊습니다.",
+    tokenHelp: "이 서버는 토큰이 있어야 쓸 수 있습니다. embedsearch serve가 출력한 주소(?token=...)로 열거나, 서버의 토큰을 넣으세요. 이 탭을 닫으면 잊습니다.",
     tokenSave: "확인", tokenWrong: "토큰이 맞지 않습니다.",
     showLines: "원문", hideLines: "접기", also: "같은 문단:",
     firstToken: (s) => `첫 토큰 ${s}초`, total: (s) => `모두 ${s}초`,
@@ -45,7 +45,7 @@ const TEXT = {
     status: (d, c) => `${d.toLocaleString()} documents · ${c.toLocaleString()} passages`,
     dropped: (n) => `Left out the ${n} lowest-ranked passage(s) to fit the context window.`,
     tokenTitle: "Access token",
-    tokenHelp: "This server needs a token. Enter the one it was started with; this tab forgets it when closed.",
+    tokenHelp: "This server needs a token. Open the URL embedsearch serve printed (?token=...), or enter the server's token; this tab forgets it when closed.",
     tokenSave: "OK", tokenWrong: "That token is not right.",
     showLines: "Source", hideLines: "Hide", also: "Also at:",
     firstToken: (s) => `first token ${s}s`, total: (s) => `${s}s in all`,
@@ -470,6 +470,17 @@ function remember(q) {
 
 // -- wiring -------------------------------------------------------------------------------
 
+// `embedsearch serve` prints the page's URL with the run's token (/?token=...): keep it for this
+// tab and take it out of the address bar, so it is not bookmarked, shared or left in history.
+function takeTokenFromUrl() {
+  const url = new URL(window.location.href);
+  const token = url.searchParams.get("token");
+  if (token === null) return;
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  url.searchParams.delete("token");
+  history.replaceState(null, "", url.pathname + url.search + url.hash);
+}
+
 function start() {
   applyLanguage();
   $("lang").addEventListener("click", () => {
@@ -500,6 +511,7 @@ function start() {
     loadStatus();
     if (again) again();
   });
+  takeTokenFromUrl();
   const q = new URLSearchParams(window.location.search).get("q");
   if (q) {
     $("q").value = q;
