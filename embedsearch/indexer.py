@@ -12,6 +12,11 @@ Three steps, each cheap to interrupt:
 3. **Remove** documents that are gone, then bring the vector store up to date in place from the
    vector log (no rebuild), persist it when due, and checkpoint the WAL.
 
+A rebuild is different: it runs inside one transaction that first clears the index
+(`deferred=True`), and the vector store is brought up to date and persisted only after that
+transaction commits (`finish_deferred`). A rebuild that fails or is interrupted leaves the index
+as it was, and no reader ever sees (or the vector file holds) a half-rebuilt index.
+
 `Indexer` knows nothing of folders or the CLI: it takes `Source` items (a file's documents, or
 why it was skipped) and a `scope` that says which stored documents the items replace.
 """
@@ -91,11 +96,15 @@ class Interrupted(KeyboardInterrupt):
 
 
 class Indexer:
-    def __init__(self, db: "Store", vectors: "VectorStore", embedder: "Embedder", chunk_sizes: ChunkSizes) -> None:
+    def __init__(self, db: "Store", vectors: "VectorStore", embedder: "Embedder", chunk_sizes: ChunkSizes,
+                 *, deferred: bool = False) -> None:
         self.db = db
         self.vectors = vectors
         self.embedder = embedder
         self.chunk_sizes = chunk_sizes
+        # inside a rebuild's transaction: the vector store must not see uncommitted chunks (a
+        # server's searches share it), so it catches up in `finish_deferred`, after the commit
+        self.deferred = deferred
 
     def run(self, sources: Iterable[Source], scope: Scope, *, total_files: int = 0,
             progress: Progress | None = None) -> IndexReport:
@@ -108,9 +117,13 @@ class Indexer:
         except KeyboardInterrupt:
             report.interrupted = True
             report.seconds = time.perf_counter() - started
-            self._finish(report, persist=False)
+            if not self.deferred:
+                self._finish(report, persist=False)
             raise Interrupted(report) from None
-        self._finish(report, persist=True)
+        if self.deferred:
+            self.db.update_corpus_language()
+        else:
+            self._finish(report, persist=True)
         report.chunks_total = self.db.counts()[1]
         report.seconds = time.perf_counter() - started
         return report
@@ -204,7 +217,8 @@ class Indexer:
             report.touched.append(p.document.path)
         report.chunks_embedded += len(new)
         report.chunks_reused += sum(len(p.chunks) for p in group) - len(new)
-        self.vectors.sync()  # in place: only this group's chunks
+        if not self.deferred:
+            self.vectors.sync()  # in place: only this group's chunks
 
     # -- 3. remove and finish -----------------------------------------------------------------
 
@@ -215,6 +229,13 @@ class Indexer:
                 self.db.delete_documents(list(gone.values()))
             report.removed = len(gone)
             report.touched.extend(gone)
+
+    def finish_deferred(self) -> None:
+        """After a rebuild's transaction committed: the vector store catches up and is saved."""
+        self.vectors.sync()
+        if self.vectors.persist_due():
+            self.vectors.persist()
+        self.db.checkpoint()
 
     def _finish(self, report: IndexReport, *, persist: bool) -> None:
         if report.new or report.changed or report.removed or "corpus_hangul" not in self.db.meta():

@@ -171,6 +171,7 @@ class DocumentOut(TypedDict):
     line_end: int
     text: str
     source: str  # "file": read from the file now; "index": the indexed passages stand in
+    note: NotRequired[str]  # why the indexed passages stand in (the file changed, is not a regular file...)
     location: str
     truncated: NotRequired[bool]
 
@@ -458,7 +459,7 @@ def _document_text(doc: "DocumentText", full_end: int | None) -> str:
         width = len(str(doc.line_end))
         lines += [f"{n:>{width}}  {line}".rstrip() for n, line in enumerate(doc.text.split("\n"), doc.line_start)]
     else:
-        lines += ["(the indexed passages: the file is gone, or holds many posts)", doc.text]
+        lines += [f"({doc.note})" if doc.note else "(the indexed passages: the file holds many posts)", doc.text]
     if full_end is not None:
         lines.append("")
         lines.append(f"[cut at line {doc.line_end} of {full_end}: call get with line_start={doc.line_end + 1} and "

@@ -93,6 +93,9 @@ class DocumentText:
     line_end: int
     text: str
     source: str  # "file": read from the file now; "index": the indexed passages (file gone, or an export's post)
+    # why the indexed passages stand in for the file ("the file changed since it was indexed;
+    # showing the indexed text"); "" when the file was read, or the document is an export's post
+    note: str = ""
 
     @property
     def location(self) -> str:
@@ -118,6 +121,10 @@ class IndexReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     touched: list[str] = field(default_factory=list)  # documents added, changed or removed
     interrupted: bool = False
+    # suffix -> files under the folder that no reader reads (".mdx": 71); "" for files without one
+    unread: dict[str, int] = field(default_factory=dict)
+    links_skipped: int = 0  # symlinks leading out of the folder, not followed (--follow-symlinks)
+    rolled_back: bool = False  # a rebuild that failed or was interrupted: the index is as it was
 
     @property
     def tokens_per_second(self) -> float:

@@ -73,12 +73,17 @@ def index(
         help="Where a NEW index keeps its vectors: faiss (default, in the index folder) or milvus:URI "
         "(a local .db file runs Milvus Lite; http://host:19530 a Milvus server).",
     ),
+    follow_symlinks: bool = typer.Option(
+        False, "--follow-symlinks",
+        help="Also index files and folders that symlinks lead to outside FOLDER (by default they are skipped, and counted).",
+    ),
     json_: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Index posts: split them into passages and embed them.
 
     Creates the index if needed. Re-running it embeds only new or changed passages; passages of
     deleted files are removed. Ctrl-C keeps everything finished so far: run it again to go on.
+    A --rebuild is all or nothing: if it fails or is interrupted, the index stays as it was.
     """
     from ..index import Interrupted
 
@@ -87,10 +92,14 @@ def index(
     bar, progress = progress_bar(disable=not err_console.is_terminal or json_)
     try:
         with bar:
-            report = ix.add(folder, rebuild=rebuild, progress=progress, max_file_size=limit)
+            report = ix.add(folder, rebuild=rebuild, progress=progress, max_file_size=limit,
+                            follow_symlinks=follow_symlinks)
     except Interrupted as exc:
         r = exc.report
-        note(f"Interrupted: {r.new + r.changed} file(s) saved. Run the same command again to finish.")
+        if r.rolled_back:
+            note("Interrupted: the rebuild was undone; the index is as it was.")
+        else:
+            note(f"Interrupted: {r.new + r.changed} file(s) saved. Run the same command again to finish.")
         raise typer.Exit(130) from None
     finally:
         ix.close()
@@ -99,6 +108,13 @@ def index(
 
     for name, reason in report.skipped:
         note(f"Skipped {display_path(name)}: {reason}", style="yellow")
+    from ..files import WalkStats
+
+    walked = WalkStats(links_skipped=report.links_skipped)
+    walked.unread.update(report.unread)
+    for line in (walked.unread_line(), walked.links_line()):
+        if line:
+            note(line, style="yellow")
     if json_:
         print_json(report_json(report, str(ix.path)))
         return
@@ -157,6 +173,8 @@ def get(
 
         print_json(document_json(doc))
         return
+    if doc.note:  # on stderr: the text on stdout stays the document's
+        note(doc.note, style="dim")
     typer.echo(doc.text)
 
 

@@ -17,7 +17,7 @@ from .markdown import parse_markdown
 from .names import display_name, real_path
 from .plaintext import parse_plaintext
 from .registry import Reader, reader_for, register, suffixes
-from .walk import walk
+from .walk import WalkStats, walk
 from .wxr import WxrReader
 
 # The largest real post in ../shared is a 357 KB HTML page (taewan-html numpy_cheat_sheet; the
@@ -26,7 +26,7 @@ from .wxr import WxrReader
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
 __all__ = ["read_documents", "read_document", "parse", "walk", "display_name", "real_path", "SUFFIXES",
-           "DEFAULT_MAX_BYTES", "Reader", "register", "Skip", "Empty", "Binary", "Undecodable", "TooLarge",
+           "DEFAULT_MAX_BYTES", "WalkStats", "Reader", "register", "Skip", "Empty", "Binary", "Undecodable", "TooLarge",
            "Unsupported"]
 
 
@@ -49,7 +49,14 @@ register(MarkdownReader())
 _TEXT = register(TextReader())
 register(HtmlReader())
 register(WxrReader())
-SUFFIXES = suffixes()
+
+
+def __getattr__(name: str) -> Any:
+    """`files.SUFFIXES`, asked when used: a reader registered after import counts (it was a
+    snapshot taken at import, so a later reader was never walked to)."""
+    if name == "SUFFIXES":
+        return suffixes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def parse(text: str, path: str) -> tuple[str, dict[str, Any], list[Paragraph]]:

@@ -294,8 +294,28 @@ class Store:
         could interrupt the commit and then fail to roll back: "cannot rollback").
         """
         conn = self.conn
+        depth = getattr(self._local, "depth", 0)
+        if depth:  # inside another transaction (a rebuild's): a savepoint, committed with the outer one
+            name = f"step{depth}"
+            self._local.depth = depth + 1
+            try:
+                with self._writing():
+                    conn.execute(f"SAVEPOINT {name}")
+                    try:
+                        yield
+                    except BaseException:
+                        if conn.in_transaction:
+                            conn.execute(f"ROLLBACK TO {name}")
+                        raise
+                    finally:
+                        if conn.in_transaction:
+                            conn.execute(f"RELEASE {name}")
+            finally:
+                self._local.depth = depth
+            return
         with self._writing():
             conn.execute("BEGIN IMMEDIATE")
+            self._local.depth = 1
             try:
                 yield
                 with defer_interrupts():
@@ -307,6 +327,12 @@ class Store:
                     except sqlite3.Error:
                         pass
                 raise
+            finally:
+                self._local.depth = 0
+
+    def in_transaction(self) -> bool:
+        """True inside `transaction()` on this thread (a rebuild's writes are not committed yet)."""
+        return bool(getattr(self._local, "depth", 0))
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -464,7 +490,15 @@ class Store:
         self.conn.executemany("DELETE FROM documents WHERE id = ?", [(i,) for i in doc_ids])
 
     def clear(self) -> None:
-        """Remove every document (inside a transaction): `index --rebuild`."""
+        """Remove every document (inside a transaction): `index --rebuild`.
+
+        A rebuild calls this inside the one transaction that also writes what it indexed, so a
+        rebuild that fails (an empty folder) or is interrupted (Ctrl-C, a kill) leaves the index as
+        it was: cleared first and committed alone, `index EMPTY --rebuild` emptied the index and
+        then said "nothing to index" (issue 16).
+        """
+        if not self.in_transaction():
+            raise RuntimeError("Store.clear() outside a transaction would commit an empty index on its own")
         self._log(r[0] for r in self.conn.execute("SELECT id FROM chunks"))
         fts.clear(self.conn)
         self.conn.execute("DELETE FROM chunks")
