@@ -38,3 +38,9 @@ def test_footnote_references_leave_the_sentence() -> None:
 def test_jsx_components_keep_their_text_children() -> None:
     post = "<Tabs>\n<TabItem value=\"a\" label=\"첫째\">\n\n탭 안의 설명이다.\n\n</TabItem>\n</Tabs>\n"
     assert [p[0] for p in read(post)] == ["탭 안의 설명이다."]
+
+
+def test_mdx_code_block_fence_holds_mdx_not_code() -> None:
+    post = "```mdx-code-block\nimport X from '@site/x';\n<X>\n\n안쪽 글이다.\n\n</X>\n```\n\n```python\nimport os\n```\n"
+    _, _, paragraphs = parse(post, "post.mdx")
+    assert [(p.text, p.kind, p.line_start) for p in paragraphs] == [("안쪽 글이다.", "prose", 5), ("import os", "code", 11)]

@@ -11,7 +11,8 @@ passages and `![[embeds]]` in 47; after these rules, 0 and 0.
 - callouts `> [!type]+ title` and Docusaurus admonitions `:::type[title]` / `:::type title` …
   `:::` are containers: their marker lines are blanked and their title joins the heading path of
   the passages inside (`containers`).
-- MDX: `import`/`export` lines, `{/* comments */}` and `<!-- truncate -->` are not text.
+- MDX: `import`/`export` lines (also inside Docusaurus' ```` ```mdx-code-block ```` fences, whose
+  content is MDX, not code), `{/* comments */}` and `<!-- truncate -->` are not text.
 - footnote references `[^1]` are dropped from the sentence; a definition `[^1]: text` keeps its
   text (a short definition then merges with its neighbours under the same heading).
 """
@@ -86,13 +87,22 @@ def rewrite(text: str, *, obsidian: bool, mdx: bool) -> Rewritten:
     callout: tuple[int, str] | None = None
     tags: list[str] = []
     fence = ""
+    mdx_block = ""  # the fence of an open ```mdx-code-block: its content is MDX, not code
     for i, line in enumerate(lines):
+        if mdx_block and re.match(rf"^\s{{0,3}}{mdx_block[0]}{{{len(mdx_block)},}}\s*$", line):
+            mdx_block = ""
+            out.append("")
+            continue
         if fence:
             if re.match(rf"^\s{{0,3}}{fence[0]}{{{len(fence)},}}\s*$", line):
                 fence = ""
             out.append(line)
             continue
         opening = _FENCE.match(line)
+        if opening and mdx and line.strip()[len(opening.group(1)):].strip() == "mdx-code-block":
+            mdx_block = opening.group(1)
+            out.append("")
+            continue
         if opening and not line.lstrip().startswith(">"):
             fence = opening.group(1)
             out.append(line)
