@@ -64,6 +64,12 @@ def test_highlight_comments_tasks_and_tags(tmp_path: Path) -> None:
     assert paragraphs[2][0] == "# 주석 #not_a_tag"
 
 
+def test_numbers_link_fragments_and_entities_are_not_tags(tmp_path: Path) -> None:
+    doc, paragraphs = note(tmp_path, "태그.md", "이슈 #12 와 [절](#설치), C# 과 &#123; 그리고 #한국어 #v2_모델.\n")
+    assert paragraphs[0][0] == "이슈 #12 와 절, C# 과 { 그리고 한국어 v2_모델."  # the entity is a character, not a tag
+    assert doc.front_matter["tags"] == ["한국어", "v2_모델"]
+
+
 def test_notion_export_id_is_not_part_of_the_title() -> None:
     title, _, _ = parse("본문만 있다.\n", "/x/회의록 1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d.md")
     assert title == "회의록"

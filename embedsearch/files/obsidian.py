@@ -26,7 +26,9 @@ _WIKI = re.compile(r"(!?)\[\[([^\[\]\n]+?)\]\]")
 _MARK = re.compile(r"==(?=\S)([^=\n]+?)(?<=\S)==")
 _COMMENT = re.compile(r"%%.*?%%", re.S)
 _TASK = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)\[[ xX/-]\]\s+")
-_TAG = re.compile(r"(?<![\w#&/`])#([^\s#`!-/:-@\[-^{-~][^\s!-,./:-@\[-^`{-~]*(?:[/_-][^\s!-,./:-@\[-^`{-~]+)*)")
+_TAG_CHARS = r"[^\s!-,./:-@\[-^`{-~]"  # letters, digits, any non-ASCII word character
+# Obsidian's inline tag: not after a word, `(` (a link's `(#section)`) or `&` (`&#123;`), not all digits
+_TAG = re.compile(rf"(?<![\w#&/`(])#(?![\d/_-]*(?:\s|$|[!-,.:-@\[-^`{{-~]))({_TAG_CHARS}+(?:[/_-]{_TAG_CHARS}+)*)")
 _CALLOUT = re.compile(r"^(\s*>\s*)\[!([\w-]+)\][+-]?[ \t]*(.*)$")
 _ADMONITION = re.compile(r"^\s{0,3}:::\s*([A-Za-z][\w-]*)(?:\[(.*)\]|[ \t]+(.+?))?\s*$")
 _ADMONITION_END = re.compile(r"^\s{0,3}:::\s*$")
