@@ -65,8 +65,8 @@ def test_highlight_comments_tasks_and_tags(tmp_path: Path) -> None:
 
 
 def test_numbers_link_fragments_and_entities_are_not_tags(tmp_path: Path) -> None:
-    doc, paragraphs = note(tmp_path, "태그.md", "이슈 #12 와 [절](#설치), C# 과 &#123; 그리고 #한국어 #v2_모델.\n")
-    assert paragraphs[0][0] == "이슈 #12 와 절, C# 과 { 그리고 한국어 v2_모델."  # the entity is a character, not a tag
+    doc, paragraphs = note(tmp_path, "태그.md", "이슈 #12 와 [절](#설치), C# 과 &#123; 그리고 #한국어 #v2_모델.\n<font color=\"#ffff00\">노랑</font>\n")
+    assert paragraphs[0][0].split("\n")[0] == "이슈 #12 와 절, C# 과 { 그리고 한국어 v2_모델."  # the entity is a character, not a tag
     assert doc.front_matter["tags"] == ["한국어", "v2_모델"]
 
 

@@ -27,8 +27,8 @@ _MARK = re.compile(r"==(?=\S)([^=\n]+?)(?<=\S)==")
 _COMMENT = re.compile(r"%%.*?%%", re.S)
 _TASK = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)\[[ xX/-]\]\s+")
 _TAG_CHARS = r"[^\s!-,./:-@\[-^`{-~]"  # letters, digits, any non-ASCII word character
-# Obsidian's inline tag: not after a word, `(` (a link's `(#section)`) or `&` (`&#123;`), not all digits
-_TAG = re.compile(rf"(?<![\w#&/`(])#(?![\d/_-]*(?:\s|$|[!-,.:-@\[-^`{{-~]))({_TAG_CHARS}+(?:[/_-]{_TAG_CHARS}+)*)")
+# Obsidian's inline tag: not after a word, `(` (a link's `(#section)`), `&` (`&#123;`) or `"`, `=`, `:` (`color="#ffff00"`: 194 false tags in a real vault), not all digits
+_TAG = re.compile(rf"(?<![\w#&/`(\"'=:])#(?![\d/_-]*(?:\s|$|[!-,.:-@\[-^`{{-~]))({_TAG_CHARS}+(?:[/_-]{_TAG_CHARS}+)*)")
 _CALLOUT = re.compile(r"^(\s*>\s*)\[!([\w-]+)\][+-]?[ \t]*(.*)$")
 _ADMONITION = re.compile(r"^\s{0,3}:::\s*([A-Za-z][\w-]*)(?:\[(.*)\]|[ \t]+(.+?))?\s*$")
 _ADMONITION_END = re.compile(r"^\s{0,3}:::\s*$")
