@@ -26,11 +26,15 @@ def test_file_name_is_the_title_not_the_first_heading_and_aliases_join_it(tmp_pa
 
 
 def test_a_note_outside_a_vault_is_detected_by_its_syntax(tmp_path: Path) -> None:
-    doc, paragraphs = note(tmp_path, "메모.md", "# 소개\n\n[[토큰화|토큰]]을 나눈다.\n", vault=False)
+    doc, paragraphs = note(tmp_path, "메모.md", "# 소개\n\n[[토큰화|토큰]]을 [[문장]]에서 나눈다.\n", vault=False)
     assert doc.title == "메모"
-    assert paragraphs == [("토큰을 나눈다.", "# 소개", 3, 3)]
+    assert paragraphs == [("토큰을 문장에서 나눈다.", "# 소개", 3, 3)]
     doc, _ = note(tmp_path, "블로그.md", "# 블로그 제목\n\n평범한 글이다.\n", vault=False)
     assert doc.title == "블로그 제목"  # plain markdown keeps its first heading as title
+    post = "# 파이썬 글\n\n`x = [[1, 2]]` 와 [[AWS]](https://aws.amazon.com) 링크.\n\n```python\ny = [['a']]\n```\n"
+    doc, paragraphs = note(tmp_path, "코드.md", post, vault=False)
+    assert doc.title == "파이썬 글"  # code and bracketed link text are not Obsidian syntax
+    assert paragraphs[0][0] == "x = [[1, 2]] 와 [AWS] 링크."
 
 
 def test_wikilinks_read_as_alias_or_note_name(tmp_path: Path) -> None:
