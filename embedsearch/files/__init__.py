@@ -31,11 +31,11 @@ __all__ = ["read_documents", "read_document", "parse", "walk", "display_name", "
 
 
 class MarkdownReader(Reader):
-    suffixes = (".md", ".markdown")
+    suffixes = (".md", ".markdown", ".mdx")
     empty_reason = "no text besides front matter and markup"
 
     def parse(self, text: str, path: str) -> tuple[str, dict[str, Any], list[Paragraph]]:
-        return parse_markdown(text, fallback_title=_stem(path))
+        return parse_markdown(text, fallback_title=_stem(path), path=path)
 
 
 class TextReader(Reader):

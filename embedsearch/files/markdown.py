@@ -55,14 +55,61 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], int]:
     return fields, lines
 
 
-def parse_markdown(text: str, fallback_title: str) -> tuple[str, dict[str, Any], list[Paragraph]]:
+def parse_markdown(text: str, fallback_title: str, path: str = "") -> tuple[str, dict[str, Any], list[Paragraph]]:
+    """`path` (when given) tells MDX (`.mdx`) and Obsidian vault notes (a `.obsidian` folder above
+    the file, or Obsidian syntax in it) apart: see `files/obsidian.py`. A vault note's title is its
+    file name (Notion's 32-hex id taken off) unless front matter names one: in a real vault of
+    520 notes 161 were titled by a first heading such as "개요"; its `aliases` follow the name in
+    parentheses, which is how they reach the embedded text and the lexical index (both read the
+    title)."""
+    from .obsidian import rewrite
+
     front_matter, offset = split_front_matter(text)
-    lines = text.split("\n")
+    fallback_title = notion_title(fallback_title)
+    vault = in_vault(path) or looks_obsidian(text)
+    source = rewrite("\n".join(text.split("\n")[offset:]), obsidian=vault, mdx=path.lower().endswith(".mdx"))
+    lines = text.split("\n")[:offset] + source.text.split("\n")
     env = {"dialect": dialect(text)}
     walker = _Walker(lines, env)
-    walker.walk("\n".join(lines[offset:]), offset)
-    title = str(front_matter.get("title") or walker.first_heading or fallback_title)
+    walker.containers = [(a + offset, b + offset, t) for a, b, t in source.containers]
+    walker.walk(source.text, offset)
+    if source.tags:
+        front_matter["tags"] = list(dict.fromkeys(frontmatter.string_list(front_matter.get("tags")) + source.tags))
+    if vault:
+        title = str(front_matter.get("title") or fallback_title)
+        aliases = [a for a in frontmatter.string_list(front_matter.get("aliases") or front_matter.get("alias"))
+                   if a != title]
+        if aliases:
+            title = f"{title} ({', '.join(aliases)})"
+    else:
+        title = str(front_matter.get("title") or walker.first_heading or fallback_title)
     return title, front_matter, walker.paragraphs
+
+
+_NOTION_ID = re.compile(r"\s+[0-9a-f]{32}$")
+
+
+def notion_title(stem: str) -> str:
+    """`회의록 1a2b…6d` (a Notion export's file name) -> `회의록`."""
+    return _NOTION_ID.sub("", stem) or stem
+
+
+def in_vault(path: str) -> bool:
+    """Whether a folder above `path` holds `.obsidian` (the mark of an Obsidian vault)."""
+    if not path:
+        return False
+    from pathlib import Path
+
+    try:
+        return any((parent / ".obsidian").is_dir() for parent in Path(path).parents)
+    except OSError:
+        return False
+
+
+def looks_obsidian(text: str) -> bool:
+    from .obsidian import looks_obsidian as check
+
+    return check(text)
 
 
 class _Walker:
@@ -74,6 +121,7 @@ class _Walker:
         self.paragraphs: list[Paragraph] = []
         self.headings: list[tuple[int, str]] = []  # (level, "## text")
         self.first_heading = ""
+        self.containers: list[tuple[int, int, str]] = []  # callouts, admonitions: (first, last line), title
 
     def walk(self, source: str, offset: int) -> None:
         tokens = parser().parse(source, self.env)
@@ -122,7 +170,7 @@ class _Walker:
             return
         while end > start + 1 and not self.lines[end - 1].strip():  # a list's map can hold the blank line after it
             end -= 1
-        heading = " > ".join(h[1] for h in self.headings)
+        heading = " > ".join([h[1] for h in self.headings] + [t for a, b, t in self.containers if a <= start <= b])
         self.paragraphs.append(Paragraph("\n".join(lines), heading, start + 1, end, kind=kind, language=language))
 
     def _html_block(self, start: int, end: int) -> None:
