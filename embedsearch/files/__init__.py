@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..records import Document, Paragraph
-from .decode import Binary, Empty, Skip, TooLarge, Undecodable, Unsupported, decode
+from .decode import Binary, Empty, MissingLibrary, Skip, TooLarge, Undecodable, Unsupported, decode, missing_library
 from .html import HtmlReader
 from .markdown import parse_markdown
 from .names import display_name, real_path
@@ -27,7 +27,7 @@ DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
 __all__ = ["read_documents", "read_document", "parse", "walk", "display_name", "real_path", "SUFFIXES",
            "DEFAULT_MAX_BYTES", "Reader", "register", "Skip", "Empty", "Binary", "Undecodable", "TooLarge",
-           "Unsupported"]
+           "Unsupported", "MissingLibrary"]
 
 
 class MarkdownReader(Reader):
@@ -75,8 +75,11 @@ def read_documents(path: Path, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> 
         if size > limit:
             raise TooLarge(f"{_megabytes(size)}, larger than {_megabytes(limit)} (limit: --max-file-size)")
     data = path.read_bytes()
-    text, encoding = decode(data)
-    return reader.read(path, display_name(os.path.abspath(path)), data, text, encoding)
+    text, encoding = ("", "binary") if reader.binary else decode(data)
+    try:
+        return reader.read(path, display_name(os.path.abspath(path)), data, text, encoding)
+    except ImportError as exc:  # a broken install: this file type is skipped, never the whole run
+        raise missing_library(reader.library or exc.name or "a library", exc) from None
 
 
 def read_document(path: Path) -> tuple[Document, list[Paragraph]]:

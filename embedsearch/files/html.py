@@ -36,6 +36,7 @@ _TAGS = {"list": "ul", "item": "li", "quote": "blockquote", "row": "tr", "cell":
 class HtmlReader(Reader):
     suffixes = (".html", ".htm")
     empty_reason = "no main content found in the page"
+    library = "trafilatura"
 
     def parse(self, text: str, path: str) -> tuple[str, dict[str, Any], list[Paragraph]]:
         from pathlib import Path

@@ -19,6 +19,8 @@ class Reader:
     many = False  # True when one file holds many documents (then `parse` is not meaningful)
     size_factor = 1  # how many times the per-file byte limit this format may take
     empty_reason = "empty: no text to index"
+    library = ""  # the third-party library it imports, named when that import fails
+    binary = False  # True: `read` gets the bytes undecoded (text "")
 
     def parse(self, text: str, path: str) -> tuple[str, dict[str, Any], list[Paragraph]]:
         raise NotImplementedError
