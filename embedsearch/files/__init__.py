@@ -2,7 +2,8 @@
 
 Readers, by suffix (`registry.py`): markdown (`.md`, `.markdown`: CommonMark plus the Jekyll,
 Hugo, Hexo and kramdown dialects), plain text (`.txt`), HTML pages (`.html`, `.htm`: the post's
-main content only) and WordPress exports (`.xml`: one document per post).
+main content only), WordPress exports (`.xml`: one document per post) and PDF files (`.pdf`: one
+document per page, `file.pdf#page=3`).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from .decode import Binary, Empty, MissingLibrary, Skip, TooLarge, Undecodable, 
 from .html import HtmlReader
 from .markdown import parse_markdown
 from .names import display_name, real_path
+from .pdf import PdfReader
 from .plaintext import parse_plaintext
 from .registry import Reader, reader_for, register, suffixes
 from .walk import walk
@@ -49,6 +51,7 @@ register(MarkdownReader())
 _TEXT = register(TextReader())
 register(HtmlReader())
 register(WxrReader())
+register(PdfReader())
 SUFFIXES = suffixes()
 
 
