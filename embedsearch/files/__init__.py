@@ -2,8 +2,8 @@
 
 Readers, by suffix (`registry.py`): markdown (`.md`, `.markdown`: CommonMark plus the Jekyll,
 Hugo, Hexo and kramdown dialects), plain text (`.txt`), HTML pages (`.html`, `.htm`: the post's
-main content only), WordPress exports (`.xml`: one document per post) and PDF files (`.pdf`: one
-document per page, `file.pdf#page=3`).
+main content only), WordPress exports (`.xml`: one document per post) PDF files (`.pdf`: one
+document per page, `file.pdf#page=3`) and Jupyter notebooks (`.ipynb`).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from .decode import Binary, Empty, MissingLibrary, Skip, TooLarge, Undecodable, 
 from .html import HtmlReader
 from .markdown import parse_markdown
 from .names import display_name, real_path
+from .notebook import NotebookReader
 from .pdf import PdfReader
 from .plaintext import parse_plaintext
 from .registry import Reader, reader_for, register, suffixes
@@ -52,6 +53,7 @@ _TEXT = register(TextReader())
 register(HtmlReader())
 register(WxrReader())
 register(PdfReader())
+register(NotebookReader())
 SUFFIXES = suffixes()
 
 
