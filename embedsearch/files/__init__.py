@@ -28,7 +28,7 @@ from .wxr import WxrReader
 # while a 10 MB generated file would hold an index run for minutes.
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
-__all__ = ["read_documents", "read_document", "parse", "walk", "display_name", "real_path", "SUFFIXES",
+__all__ = ["read_documents", "read_document", "display_passages", "parse", "walk", "display_name", "real_path", "SUFFIXES",
            "DEFAULT_MAX_BYTES", "Reader", "register", "Skip", "Empty", "Binary", "Undecodable", "TooLarge",
            "Unsupported", "MissingLibrary"]
 
@@ -85,6 +85,20 @@ def read_documents(path: Path, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> 
         return reader.read(path, display_name(os.path.abspath(path)), data, text, encoding)
     except ImportError as exc:  # a broken install: this file type is skipped, never the whole run
         raise missing_library(reader.library or exc.name or "a library", exc) from None
+
+
+def display_passages(name: str) -> list[Paragraph] | None:
+    """What `embedsearch get` shows of a stored document whose file is markup (HTML, a notebook):
+    the passages as the file reads now, headings included, each with its source lines. None for
+    files shown as they are (markdown, text), multi-document files, and files that can't be read."""
+    path = real_path(name)
+    reader = reader_for(path)
+    if reader is None or reader.many or reader.binary or type(reader).display is Reader.display:
+        return None
+    try:
+        return reader.display(decode(path.read_bytes())[0], name)
+    except (OSError, Skip, ImportError):
+        return None
 
 
 def read_document(path: Path) -> tuple[Document, list[Paragraph]]:

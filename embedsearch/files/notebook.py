@@ -43,6 +43,11 @@ class NotebookReader(Reader):
         return title, {}, paragraphs
 
 
+    def display(self, text: str, path: str) -> list[Paragraph]:
+        """`get nb.ipynb:40` shows the passages of the cell at JSON line 40."""
+        return self.parse(text, path)[2]
+
+
 def notebook_markdown(text: str) -> tuple[list[str], list[int]]:
     """The notebook as markdown lines, and for each line the JSON line it comes from."""
     try:

@@ -25,6 +25,11 @@ class Reader:
     def parse(self, text: str, path: str) -> tuple[str, dict[str, Any], list[Paragraph]]:
         raise NotImplementedError
 
+    def display(self, text: str, path: str) -> list[Paragraph] | None:
+        """What `get` shows of a file whose lines are markup (HTML, a notebook's JSON): its passages
+        with their lines, headings included. None: the file's own lines are shown."""
+        return None
+
     def read(self, path: Path, name: str, data: bytes, text: str, encoding: str) -> list[tuple[Document, list[Paragraph]]]:
         """The documents of one file: `name` is its display name, `data` its bytes, `text` decoded."""
         from .decode import Empty
