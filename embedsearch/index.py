@@ -564,7 +564,12 @@ class Index:
         store = self._require()
         row = self._find_document(path)
         doc_path: str = row["path"]
+        from . import files
+
         whole, note = (None, "") if "#" in doc_path else self._indexed_file_text(row)
+        shown = None if whole is None else files.display_passages(doc_path, whole)  # HTML, notebooks: text, not markup
+        if shown is not None:
+            whole = None
         if whole is not None:
             lines = whole.split("\n")
             if len(lines) > 1 and lines[-1] == "":  # the newline that ends the last line starts no line
@@ -577,7 +582,7 @@ class Index:
             text = whole if line_start is None else "\n".join(lines[first - 1 : last])
             source = "file"
         else:
-            chunks = store.document_chunks(row["id"])
+            chunks = [vars(p) for p in shown] if shown is not None else store.document_chunks(row["id"])
             if line_start is not None:
                 end = line_end or line_start
                 chunks = [c for c in chunks if c["line_end"] >= line_start and c["line_start"] <= end]
@@ -585,7 +590,7 @@ class Index:
                     raise EmbedsearchError(f"no indexed passage of {doc_path} covers line {line_start}")
             first = min(c["line_start"] for c in chunks) if chunks else 1
             last = max(c["line_end"] for c in chunks) if chunks else 1
-            text, source = "\n\n".join(c["text"] for c in chunks), "index"
+            text, source = "\n\n".join(c["text"] for c in chunks), "index" if shown is None else "file"
         return DocumentText(path=doc_path, title=row["title"], front_matter=json.loads(row["front_matter"] or "{}"),
                             line_start=first, line_end=last, text=text, source=source, note=note)
 

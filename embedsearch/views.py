@@ -242,6 +242,28 @@ def document_json(doc: DocumentText) -> dict[str, Any]:
     return dict(dataclasses.asdict(doc), location=f"{display_path(doc.path)}:{span(doc.line_start, doc.line_end)}")
 
 
+def skipped_lines(skipped: Sequence[tuple[str, str]]) -> list[str]:
+    """'Skipped a.txt: empty…' per file; files skipped because their reader's library could not be
+    imported fold into one line per file type: 'Skipped 36 .html files: trafilatura could not be
+    imported (…)' (36 identical lines would bury the files skipped for their own reasons)."""
+    from .files.decode import MISSING_LIBRARY
+
+    lines: list[str] = []
+    groups: dict[tuple[str, str], list[int]] = {}  # (suffix, reason) -> [index of its line, count]
+    for name, reason in skipped:
+        if MISSING_LIBRARY not in reason:
+            lines.append(f"Skipped {display_path(name)}: {reason}")
+            continue
+        suffix = os.path.splitext(name.split("#", 1)[0])[1].lower() or "(no suffix)"
+        if (suffix, reason) not in groups:
+            groups[(suffix, reason)] = [len(lines), 0]
+            lines.append("")
+        groups[(suffix, reason)][1] += 1
+    for (suffix, reason), (at, n) in groups.items():
+        lines[at] = f"Skipped {n} {suffix} file{'s' if n != 1 else ''}: {reason}"
+    return lines
+
+
 def report_json(report: IndexReport, index: str = "") -> dict[str, Any]:
     out = dataclasses.asdict(report)
     out["skipped"] = [{"path": p, "reason": r} for p, r in report.skipped]

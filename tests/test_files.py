@@ -30,7 +30,7 @@ def test_walk_finds_posts_recursively_and_skips_hidden(tmp_path: Path) -> None:
     write(tmp_path / "sub" / "c.TXT", "C")
     write(tmp_path / ".git" / "d.md", "hidden folder")
     write(tmp_path / ".hidden.md", "hidden file")
-    write(tmp_path / "e.pdf", "not a post")
+    write(tmp_path / "e.odt", "not a post")
     found = [p.relative_to(tmp_path).as_posix() for p in walk(tmp_path, SUFFIXES)]
     assert found == ["a.md", "sub/b.markdown", "sub/c.TXT"]
 
@@ -200,7 +200,7 @@ def test_skips_carry_reasons(tmp_path: Path) -> None:
         "empty.md": (b"  \n", Empty, "empty"),
         "image.md": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", Binary, "binary"),
         "only-front-matter.md": (b"---\ntitle: x\ndraft: true\n---\n", Empty, "no text besides front matter"),
-        "notes.pdf": (b"%PDF-1.4", Unsupported, "no reader for .pdf"),
+        "notes.odt": (b"PK\x03\x04", Unsupported, "no reader for .odt"),
         "feed.xml": (b'<?xml version="1.0"?><rss><channel><title>x</title></channel></rss>', Unsupported,
                      "not a WordPress export"),
     }

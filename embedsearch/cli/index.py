@@ -104,10 +104,10 @@ def index(
     finally:
         ix.close()
 
-    from ..views import display_path, report_json
+    from ..views import report_json, skipped_lines
 
-    for name, reason in report.skipped:
-        note(f"Skipped {display_path(name)}: {reason}", style="yellow")
+    for line in skipped_lines(report.skipped):
+        note(line, style="yellow")
     from ..files import WalkStats
 
     walked = WalkStats(links_skipped=report.links_skipped)

@@ -2,7 +2,8 @@
 
 Readers, by suffix (`registry.py`): markdown (`.md`, `.markdown`: CommonMark plus the Jekyll,
 Hugo, Hexo and kramdown dialects), plain text (`.txt`), HTML pages (`.html`, `.htm`: the post's
-main content only) and WordPress exports (`.xml`: one document per post).
+main content only), WordPress exports (`.xml`: one document per post) PDF files (`.pdf`: one
+document per page, `file.pdf#page=3`) and Jupyter notebooks (`.ipynb`).
 """
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from ..records import Document, Paragraph
-from .decode import Binary, Empty, Skip, TooLarge, Undecodable, Unsupported, decode
+from .decode import Binary, Empty, MissingLibrary, Skip, TooLarge, Undecodable, Unsupported, decode, missing_library
 from .html import HtmlReader
 from .markdown import parse_markdown
 from .names import display_name, real_path
+from .notebook import NotebookReader
+from .pdf import PdfReader
 from .plaintext import parse_plaintext
 from .registry import Reader, reader_for, register, suffixes
 from .walk import WalkStats, walk
@@ -25,9 +28,9 @@ from .wxr import WxrReader
 # while a 10 MB generated file would hold an index run for minutes.
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
-__all__ = ["read_documents", "read_document", "parse", "walk", "display_name", "real_path", "SUFFIXES",
-           "DEFAULT_MAX_BYTES", "WalkStats", "Reader", "register", "Skip", "Empty", "Binary", "Undecodable", "TooLarge",
-           "Unsupported"]
+__all__ = ["read_documents", "read_document", "display_passages", "parse", "walk", "display_name", "real_path",
+           "SUFFIXES", "DEFAULT_MAX_BYTES", "WalkStats", "Reader", "register", "Skip", "Empty", "Binary", "Undecodable",
+           "TooLarge", "Unsupported", "MissingLibrary"]
 
 
 class MarkdownReader(Reader):
@@ -49,6 +52,8 @@ register(MarkdownReader())
 _TEXT = register(TextReader())
 register(HtmlReader())
 register(WxrReader())
+register(PdfReader())
+register(NotebookReader())
 
 
 def __getattr__(name: str) -> Any:
@@ -82,8 +87,24 @@ def read_documents(path: Path, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> 
         if size > limit:
             raise TooLarge(f"{_megabytes(size)}, larger than {_megabytes(limit)} (limit: --max-file-size)")
     data = path.read_bytes()
-    text, encoding = decode(data)
-    return reader.read(path, display_name(os.path.abspath(path)), data, text, encoding)
+    text, encoding = ("", "binary") if reader.binary else decode(data)
+    try:
+        return reader.read(path, display_name(os.path.abspath(path)), data, text, encoding)
+    except ImportError as exc:  # a broken install: this file type is skipped, never the whole run
+        raise missing_library(reader.library or exc.name or "a library", exc) from None
+
+
+def display_passages(name: str, text: str) -> list[Paragraph] | None:
+    """What `embedsearch get` shows of a stored document whose file is markup (HTML, a notebook):
+    the passages of `text` (the file as `Index.get` read it, safely), headings included, each with
+    its source lines. None for files shown as they are (markdown, text) and multi-document files."""
+    reader = reader_for(name)
+    if reader is None or reader.many or reader.binary or type(reader).display is Reader.display:
+        return None
+    try:
+        return reader.display(text, name)
+    except (Skip, ImportError):
+        return None
 
 
 def read_document(path: Path) -> tuple[Document, list[Paragraph]]:

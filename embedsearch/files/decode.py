@@ -43,6 +43,21 @@ class Unsupported(Skip):
     reason = "not a format embedsearch reads"
 
 
+class MissingLibrary(Skip):
+    """A reader's library could not be imported (a partial install: lxml without lxml_html_clean
+    broke every HTML page). The files of that type are skipped, the others indexed; the CLI folds
+    these into one line per file type (`views.skipped_lines`)."""
+
+    reason = "a library this file type needs could not be imported"
+
+
+MISSING_LIBRARY = " could not be imported ("  # in every MissingLibrary reason: how views recognises one
+
+
+def missing_library(library: str, exc: BaseException) -> MissingLibrary:
+    return MissingLibrary(f"{library}{MISSING_LIBRARY}{exc})")
+
+
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 

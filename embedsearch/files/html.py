@@ -36,6 +36,7 @@ _TAGS = {"list": "ul", "item": "li", "quote": "blockquote", "row": "tr", "cell":
 class HtmlReader(Reader):
     suffixes = (".html", ".htm")
     empty_reason = "no main content found in the page"
+    library = "trafilatura"
 
     def parse(self, text: str, path: str) -> tuple[str, dict[str, Any], list[Paragraph]]:
         from pathlib import Path
@@ -44,6 +45,10 @@ class HtmlReader(Reader):
         title = meta.get("title") or Path(path).stem
         blocks = [b for b in html_blocks(body) if b.kind == "heading" or " ".join(b.text.split()) != title]
         return title, meta, paragraphs_from_blocks(blocks, SourceIndex(text))
+
+    def display(self, text: str, path: str) -> list[Paragraph]:
+        body, _ = extract(text)
+        return paragraphs_from_blocks(html_blocks(body), SourceIndex(text), headings=True)
 
 
 def extract(page: str) -> tuple[str, dict[str, Any]]:
@@ -81,10 +86,11 @@ def extract(page: str) -> tuple[str, dict[str, Any]]:
     return etree.tostring(doc.body, encoding="unicode"), meta
 
 
-def paragraphs_from_blocks(blocks: list[Block], source: SourceIndex) -> list[Paragraph]:
-    """Blocks in reading order -> Paragraphs under their heading path, located in the source."""
+def paragraphs_from_blocks(blocks: list[Block], source: SourceIndex, headings: bool = False) -> list[Paragraph]:
+    """Blocks in reading order -> Paragraphs under their heading path, located in the source
+    (`headings=True`: each heading is a paragraph `## text` too, for `get`)."""
     paragraphs: list[Paragraph] = []
-    headings: list[tuple[int, str]] = []
+    show_headings, headings = headings, []
     for block in blocks:
         if not readable(block.text):
             continue
@@ -92,6 +98,9 @@ def paragraphs_from_blocks(blocks: list[Block], source: SourceIndex) -> list[Par
         if block.kind == "heading":
             headings = [h for h in headings if h[0] < block.level]
             headings.append((block.level, f"{'#' * block.level} {block.text}"))
+            if show_headings:
+                line = found[0] if found else source.line_at_cursor()
+                paragraphs.append(Paragraph(headings[-1][1], "", line, found[1] if found else line, kind="heading"))
             continue
         line = source.line_at_cursor()
         start, end = found or (line, line)

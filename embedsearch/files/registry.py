@@ -19,9 +19,16 @@ class Reader:
     many = False  # True when one file holds many documents (then `parse` is not meaningful)
     size_factor = 1  # how many times the per-file byte limit this format may take
     empty_reason = "empty: no text to index"
+    library = ""  # the third-party library it imports, named when that import fails
+    binary = False  # True: `read` gets the bytes undecoded (text "")
 
     def parse(self, text: str, path: str) -> tuple[str, dict[str, Any], list[Paragraph]]:
         raise NotImplementedError
+
+    def display(self, text: str, path: str) -> list[Paragraph] | None:
+        """What `get` shows of a file whose lines are markup (HTML, a notebook's JSON): its passages
+        with their lines, headings included. None: the file's own lines are shown."""
+        return None
 
     def read(self, path: Path, name: str, data: bytes, text: str, encoding: str) -> list[tuple[Document, list[Paragraph]]]:
         """The documents of one file: `name` is its display name, `data` its bytes, `text` decoded."""
