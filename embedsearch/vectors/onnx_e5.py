@@ -24,8 +24,9 @@ Each window runs alone, and on one thread (measured on this 2-core box):
 - Throughput comes from running `workers` (one per core) windows side by side, longest first,
   each on a one-thread session, instead of splitting one batch's products over the cores: on
   300 of meme2515's passages 6,080 tokens/s against 6,220-6,470 for batches of 1,024 padded
-  tokens on two threads, back to back at load 1.0-1.3 (`python benchmarks/engines.py --int8`
-  for the end-to-end figure). Batching bought little here: the products of a ~150-token window
+  tokens on two threads, back to back at load 1.0-1.3; end to end (`python benchmarks/engines.py
+  --int8`, meme2515, two rounds back to back at load 1.3-1.9): 6,673 and 6,168 tokens/s against
+  6,439 and 6,087 for the batched engine. Batching bought little here: the products of a ~150-token window
   are already large enough, and sorted batches still padded.
 - No thread ever spins (`session.intra_op.allow_spinning=0`, and one intra-op thread has no
   one to wait for). Spinning worker threads wait for work by burning CPU; on a loaded server
