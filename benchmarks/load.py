@@ -81,9 +81,9 @@ class Server:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"serve did not start: {self.proc.stderr}")
             line = self.lines.get(timeout=180)
-            match = re.search(r"at (http://\S+?)/? ", line)
-            if match:
-                self.url = match.group(1).rstrip("/")
+            match = re.search(r"at (http://\S+)", line)
+            if match:  # http://127.0.0.1:PORT/?token=…: the per-run token rides along to the clients
+                self.url = match.group(1)
 
     def _read(self) -> None:
         assert self.proc.stderr is not None
@@ -108,6 +108,8 @@ class Client:
     def __init__(self, url: str) -> None:
         parts = urllib.parse.urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        token = urllib.parse.parse_qs(parts.query).get("token", [""])[0]
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.conn: http.client.HTTPConnection | None = None
 
     def get(self, path: str, params: dict[str, object]) -> bytes:
@@ -116,7 +118,7 @@ class Client:
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
             try:
-                self.conn.request("GET", target)
+                self.conn.request("GET", target, headers=self.headers)
                 response = self.conn.getresponse()
                 body = response.read()
             except (http.client.HTTPException, OSError):

