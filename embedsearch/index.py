@@ -811,7 +811,8 @@ def _read_source(path: Path, max_bytes: int | None, fence: str | None = None) ->
         if not stat.S_ISREG(os.stat(path).st_mode):
             return Source(name, skipped="not a regular file")
         kwargs = {} if max_bytes is None else {"max_bytes": max_bytes or None}  # 0: no limit
-        return Source(name, documents=files.read_documents(path, **kwargs))
+        documents = files.read_documents(path, **kwargs)
+        return Source(name, documents=documents, notes=list(getattr(documents, "notes", [])))
     except files.Skip as exc:
         return Source(name, skipped=str(exc) or type(exc).__name__.lower())
     except OSError as exc:

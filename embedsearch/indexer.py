@@ -60,6 +60,7 @@ class Source:
     name: str  # the file's display name
     documents: list[tuple[Document, list[Paragraph]]] = field(default_factory=list)
     skipped: str = ""  # the reason, when the file is not indexed
+    notes: list[str] = field(default_factory=list)  # what of it was left out (a PDF's pages without text)
     size: int = 0
     load: "Callable[[], Source] | None" = None
 
@@ -161,6 +162,7 @@ class Indexer:
             if group and source.size >= BIG_FILE:
                 flush()
             source = source.loaded()
+            report.skipped.extend((source.name, note) for note in source.notes)
             if source.skipped:
                 report.skipped.append((source.name, source.skipped))
                 continue

@@ -137,7 +137,10 @@ def test_index_search_and_get_a_page(paper: Path, tmp_path: Path) -> None:
                                     text=True, timeout=300, cwd=tmp_path)
     result = run("index", paper, "--index", ix, "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["new"] == 3
+    report = json.loads(result.stdout)
+    assert report["new"] == 3
+    # The page without text (page 3) is named in the report, not silently left out.
+    assert any("page 3 not indexed" in str(item) for item in report["skipped"]), report["skipped"]
     hits = [json.loads(line) for line in run("search", "트랜스포머 어텐션 번역", "--index", ix, "-k", "1").stdout.splitlines()]
     assert hits[0]["location"].endswith("paper.pdf#page=2:1")
     got = run("get", "paper.pdf#page=2", "--index", ix)
