@@ -5,8 +5,9 @@ texts, their 1-based lines and the shuffled numbering are read from ../shared so
 path/line is exact and the supporting passage's position is not always the same.
 
 Spec format (one block per passage set, items follow it):
-    @ <path relative to its corpus folder> <corpus: corpus|real>
-    P <line> <line> ...          passages by first line (a paragraph: 1-8 non-blank lines)
+    @ <path relative to its corpus folder> <corpus: corpus|real> [line]
+    P <line> <a-b> ...           passages by first line (a paragraph: 1-8 non-blank lines; with
+                                 `line` on the @ row a single line), or an explicit range a-b
     Q <question>
     <label> <kind> <lang> | cite <line>[,<line>] | sup <line> | key <substring> | near <line> | new <token>
     <sentence on the next line>
@@ -38,6 +39,11 @@ def paragraph(lines: list[str], start: int) -> tuple[str, list[int]]:
     return "\n".join(out), nums
 
 
+def first(tok: str) -> int:
+    """A passage named by its first line, or by a range a-b."""
+    return int(tok.split("-")[0])
+
+
 def main(shared: str) -> None:
     shared_p = Path(shared)
     roots = {"corpus": shared_p / "corpus", "real": shared_p / "corpus-real"}
@@ -52,13 +58,26 @@ def main(shared: str) -> None:
         if not line.strip() or line.startswith("#"):
             continue
         if line.startswith("@ "):
-            _, rel, corp = line.split()
+            parts = line.split()
+            rel, corp = parts[1], parts[2]
             flines = (roots[corp] / rel).read_text(encoding="utf-8").splitlines()
-            cur = {"path": rel, "lines": flines, "group": len({it["group"] for it in items}) + 1}
+            cur = {"path": rel, "lines": flines, "group": len({it["group"] for it in items}) + 1,
+                   "single": len(parts) > 3 and parts[3] == "line"}
             continue
         if line.startswith("P "):
-            starts = [int(x) for x in line[2:].split()]
-            cur["paras"] = {s: paragraph(cur["lines"], s) for s in starts}
+            starts, cur["paras"] = [], {}
+            for tok in line[2:].split():
+                if "-" in tok:  # explicit range a-b
+                    a, b = (int(x) for x in tok.split("-"))
+                    nums = list(range(a, b + 1))
+                    cur["paras"][a] = ("\n".join(cur["lines"][n - 1].rstrip() for n in nums), nums)
+                elif cur["single"]:  # files with one paragraph per line and no blank lines
+                    a = int(tok)
+                    cur["paras"][a] = (cur["lines"][a - 1].rstrip(), [a])
+                else:
+                    a = int(tok)
+                    cur["paras"][a] = paragraph(cur["lines"], a)
+                starts.append(a)
             cur["order"] = starts
             seen = {}
             for st in starts:
@@ -82,11 +101,11 @@ def main(shared: str) -> None:
         rng.shuffle(order)
         num = {s: n + 1 for n, s in enumerate(order)}
         passages = [{"n": num[s], "path": cur["path"], "line": s, "text": cur["paras"][s][0]} for s in order]
-        cites = [num[int(c)] for c in opts["cite"].split(",")]
+        cites = [num[first(c)] for c in opts["cite"].split(",")]
         iid = f"c{len(items) + 1:03d}"
         support = None
         if "sup" in opts:
-            s = int(opts["sup"])
+            s = first(opts["sup"])
             text, nums = cur["paras"][s]
             key = opts.get("key", "")
             hit = [ln for ln in nums if key and key in cur["lines"][ln - 1]]
@@ -98,7 +117,7 @@ def main(shared: str) -> None:
                 "passages": passages, "label": label, "support": support, "kind": kind,
                 "group": cur["group"]}
         if "near" in opts:
-            item["near"] = {"n": num[int(opts["near"])], "line": int(opts["near"])}
+            item["near"] = {"n": num[first(opts["near"])], "line": first(opts["near"])}
         if "new" in opts:
             tok = opts["new"]
             if any(tok in p["text"] for p in passages):
