@@ -66,6 +66,7 @@ def main(shared: str) -> None:
             continue
         if line.startswith("P "):
             starts, cur["paras"] = [], {}
+            cur["group"] = len({it["group"] for it in items}) + 1  # one group per passage set
             for tok in line[2:].split():
                 if "-" in tok:  # explicit range a-b
                     a, b = (int(x) for x in tok.split("-"))
