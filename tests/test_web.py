@@ -48,7 +48,10 @@ def site(web_index: Path, web_home: Path, browser: Any, request: pytest.FixtureR
     live = CliServer(["--index", str(web_index)], isolated_env(web_home / "home", llm_config_text(request)),
                      web_home / "serve.log")
     browser.get(f"{live.url}/?token={live.token}")  # as the user opens the URL serve prints: the tab keeps it
-    assert "token=" not in browser.current_url  # and the page takes it out of the address bar
+    # and the page takes it out of the address bar (its script runs after the load event)
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, WAIT).until(lambda b: "token=" not in b.current_url)
     yield live.url
     live.stop()
 

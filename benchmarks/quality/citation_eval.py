@@ -16,18 +16,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-SET = Path(__file__).with_name("citation_check_set.jsonl")
+HERE = Path(__file__).resolve().parent
 
 
-def load() -> dict[str, list[dict]]:
+def load(shared: str) -> dict[str, list[dict]]:
+    """Each item with its own passages (lines from a passage's first line and its line breaks).
+
+    The set is built from citation_set_src.txt and the passages of ../shared at run time
+    (build_citation_set.py), so no text of ../shared is kept in the repository."""
+    sys.path.insert(0, str(HERE))
+    import build_citation_set
+
+    if not build_citation_set.OUT.exists():
+        build_citation_set.main(shared)
     answers: dict[str, list[dict]] = defaultdict(list)
-    for line in open(SET, encoding="utf-8"):
+    for line in open(build_citation_set.OUT, encoding="utf-8"):
         if line.strip():
             item = json.loads(line)
-            answers[item["answer_id"]].append(item)
+            for p in item["passages"]:
+                p.setdefault("lines", [p["line"], p["line"] + p["text"].count("\n")])
+            answers[item.get("answer_id", item["id"])].append(item)
     return answers
 
 
@@ -42,9 +54,24 @@ def predict(answers: dict[str, list[dict]], embedder) -> list[tuple[dict, object
                     heading="", title="", chunk_id=i) for i, p in enumerate(passages)]
         for item in items:
             marks = "".join(f"[{n}]" for n in item["cites"])
-            result = check(f"{item["sentence"]} {marks}", hits, embedder)
+            result = check(f"{item['sentence']} {marks}", hits, embedder)
             out.append((item, result[0] if result else None))
     return out
+
+
+class Cached:
+    """The embedder with its query vectors kept: a sweep embeds each sentence once."""
+
+    def __init__(self, embedder) -> None:
+        self.embedder, self.memo = embedder, {}
+
+    def embed_queries(self, texts):
+        import numpy as np
+
+        missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
+        if missing:
+            self.memo.update(zip(missing, self.embedder.embed_queries(missing)))
+        return np.stack([self.memo[t] for t in texts])
 
 
 def figures(rows) -> dict:
@@ -66,17 +93,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sweep", action="store_true")
     ap.add_argument("--errors", action="store_true")
+    ap.add_argument("--shared", default=str(HERE.parents[2] / "shared"), help="the shared data folder")
     args = ap.parse_args()
     from embedsearch.answer import check as check_module
     from embedsearch.vectors import load_embedder
 
-    embedder = load_embedder()
-    answers = load()
-    thresholds = [round(0.80 + 0.01 * i, 2) for i in range(21)] if args.sweep else [check_module.SUPPORT_THRESHOLD]
-    for threshold in thresholds:
-        check_module.SUPPORT_THRESHOLD = threshold
-        rows = predict(answers, embedder)
-        print(json.dumps({"threshold": threshold, **figures(rows)}))
+    embedder = Cached(load_embedder())
+    answers = load(args.shared)
+    same = [round(0.84 + 0.01 * i, 2) for i in range(12)] if args.sweep else [check_module.SUPPORT_THRESHOLD]
+    cross = [round(0.80 + 0.02 * i, 2) for i in range(6)] if args.sweep else [check_module.CROSS_SCRIPT_THRESHOLD]
+    for threshold in same:
+        for cross_threshold in cross:
+            check_module.SUPPORT_THRESHOLD, check_module.CROSS_SCRIPT_THRESHOLD = threshold, cross_threshold
+            rows = predict(answers, embedder)
+            print(json.dumps({"threshold": threshold, "cross_script": cross_threshold, **figures(rows)}))
     if not args.sweep:
         by_kind = Counter((i["label"], i.get("kind"), (r.status if r else "unsupported")) for i, r in rows)
         for (label, kind, got), n in sorted(by_kind.items()):

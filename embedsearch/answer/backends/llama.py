@@ -138,6 +138,11 @@ class LlamaBackend:
             yield from self._stream(prompt)
 
     def _stream(self, prompt: str) -> Iterator[str]:
+        # Evaluate every prompt from scratch: llama-cpp-python otherwise reuses the KV cache of
+        # the previous prompt's common prefix, and the last token evaluated alone rounds its
+        # logits differently, so the same question at temperature 0 could start another answer
+        # (two concurrent asks in `serve` once got "Kimchi stew is made by" and "It is made by").
+        self.llama.reset()
         options: dict[str, Any] = {"temperature": self.config.temperature}
         if self.config.repeat_penalty:
             options["repeat_penalty"] = self.config.repeat_penalty
