@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -270,3 +271,26 @@ def test_a_full_disk_is_one_line_and_the_index_stays_as_it_was(posts: Path, tmp_
     assert "second=1" in result.stdout and "no space left" in result.stderr, result.stdout + result.stderr
     status = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{\"path\"")))
     assert status["documents"] >= 12  # what was committed before the disk filled stays searchable
+
+
+def test_an_index_brought_up_to_date_edit_by_edit_equals_a_fresh_build(tmp_path: Path) -> None:
+    """The same text gets the same vector whatever else is embedded with it: an index updated one
+    edit at a time (each file re-embedded alone) holds exactly what a fresh build of the final
+    files holds. With per-batch int8 scales 102 of 347 vectors differed beyond cosine 0.999."""
+    from embedsearch import Index
+
+    posts = kh.make_posts(tmp_path / "posts", n=9)
+    edited = tmp_path / "ix"
+    with Index(edited, create=True) as ix:
+        ix.add(posts)
+        for i in (0, 3, 6):  # one file at a time, as watch applies saves
+            path = posts / f"post{i:03d}.md"
+            path.write_text(path.read_text(encoding="utf-8").replace("정말 좋습니다", f"{i}번째로 고쳤습니다"),
+                            encoding="utf-8")
+            ix.update([path])
+    fresh = tmp_path / "fresh"
+    with Index(fresh, create=True) as ix:
+        ix.add(posts)
+    assert kh.compare(edited, fresh) == (0, 0, 0)
+    got, want = kh.snapshot(edited), kh.snapshot(fresh)
+    assert all(np.array_equal(got[key][5], want[key][5]) for key in want)  # the same bytes, not only close
