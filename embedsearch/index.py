@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from .chunks import ChunkSizes
-from .errors import DamagedIndexError, EmbedsearchError, IndexBusyError, ModelMismatchError
+from .errors import DamagedIndexError, EmbedsearchError, IndexBusyError, ModelMismatchError, NoIndexError
 from .indexer import Indexer, Interrupted, Progress, Scope, Source  # noqa: F401 (Interrupted, Progress: re-exported)
 from .records import Document, DocumentText, Hit, IndexReport
 from .text import content_hash, nfc
@@ -34,14 +34,13 @@ from .text import content_hash, nfc
 if TYPE_CHECKING:
     import numpy as np
 
-    from .answer import LLM, LLMConfig
+    from .answer import LLM, AskStream, LLMConfig
     from .records import Answer
     from .search.engine import SearchEngine
     from .store import Store, VectorStore
     from .vectors import Embedder
 
-DB_NAME = "embedsearch.db"
-LOCK_NAME = ".write.lock"
+from .store.database import DB_NAME, LOCK_NAME  # noqa: E402,F401 (re-exported)
 
 
 class Index:
@@ -98,7 +97,7 @@ class Index:
 
     def _require(self) -> "Store":
         if not self.exists():
-            raise EmbedsearchError(f"no index at {self.path}: run `embedsearch index FOLDER` first (or pass --index)")
+            raise NoIndexError(f"no index at {self.path}: run `embedsearch index FOLDER` first (or pass --index)")
         return self.store
 
     @property
@@ -345,7 +344,7 @@ class Index:
                     self._set_damaged_aside()
                 store = self.store
                 if store.read_only:
-                    raise EmbedsearchError(f"index {self.path} is read-only: it can be searched, not changed")
+                    raise EmbedsearchError(f"index {self.path} is read-only: it can be searched, not changed", category="state")
                 from .config import default_vector_store
                 from .store.vector_store import parse_spec
 
@@ -461,7 +460,7 @@ class Index:
             import errno
 
             if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-                raise EmbedsearchError(f"index {self.path} is read-only: it can be searched, not changed") from None
+                raise EmbedsearchError(f"index {self.path} is read-only: it can be searched, not changed", category="state") from None
             raise EmbedsearchError(f"cannot write to index directory {self.path}: {exc.strerror}") from None
         return lock
 
@@ -508,14 +507,8 @@ class Index:
         Answer's text is "" and its `prompt` holds the filled prompt. `search_kwargs` are
         `search`'s (mode, min_score, path, tag, kind).
         """
-        from .records import Answer
-
-        for item in self.ask_stream(question, k=k, template=template, llm=llm, decline=decline, **search_kwargs):
-            if isinstance(item, Answer):
-                return item
-            if on_token:
-                on_token(item)
-        raise AssertionError("ask_stream always ends with an Answer")
+        return self.ask_stream(question, k=k, template=template, llm=llm, decline=decline,
+                               **search_kwargs).run(on_token)
 
     def ask_stream(
         self,
@@ -526,12 +519,13 @@ class Index:
         llm: "LLMConfig | LLM | None" = None,
         decline: bool = True,
         **search_kwargs: Any,
-    ) -> "Iterator[str | Answer]":
-        """`ask`, streamed: the answer's text as it arrives, then the finished Answer."""
-        from .answer import generate
+    ) -> "AskStream":
+        """`ask`, streamed: iterate the returned `AskStream` for the answer's text as it arrives;
+        its `.answer` is the finished Answer; `close()` stops the LLM."""
+        from .answer import AskStream
 
-        return generate(self.prepare_answer(question, k=k, template=template, llm=llm, decline=decline,
-                                            **search_kwargs))
+        return AskStream(self.prepare_answer(question, k=k, template=template, llm=llm, decline=decline,
+                                             **search_kwargs))
 
     def prepare_answer(self, question: str, *, k: int = 5, template: str | os.PathLike[str] | None = None,
                        llm: "LLMConfig | LLM | None" = None, decline: bool = True, **search_kwargs: Any) -> Any:
@@ -673,7 +667,7 @@ class Index:
                 raise EmbedsearchError(f"{path!r} matches {len(rows)} documents: give more of the path")
             row = store.document(rows[0][0]) if rows else None
         if row is None:
-            raise EmbedsearchError(f"no document {path!r} in the index {self.path}")
+            raise EmbedsearchError(f"no document {path!r} in the index {self.path}", category="state")
         return row
 
     # -- status ---------------------------------------------------------------------------

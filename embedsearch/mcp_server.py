@@ -46,19 +46,18 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 from typing_extensions import NotRequired, TypedDict
 
-from . import __version__, views
+from . import __version__, operations as ops, views
 from .errors import EmbedsearchError
-from .search import DEFAULT_MODE
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
-    from .index import Index
+    from .operations import Index, LLMConfig
     from .records import Answer, DocumentText, Hit
 
 log = logging.getLogger(__name__)
 
-MAX_K = 50  # passages per call: more floods an agent's context for little gain
+MAX_K = ops.MAX_K  # passages per call: the one limit every front end has
 # `get` returns at most this much text (a long post is ~10,000 characters): MCP clients cap a
 # tool result (Claude Code warns at 10,000 tokens), and a line range reads on from where it stops.
 MAX_DOCUMENT_CHARS = 20_000
@@ -215,14 +214,14 @@ class StatusOut(TypedDict):
 
 # -- the server ------------------------------------------------------------------------------
 
-def create_server(index: "Index", *, llm_settings: Mapping[str, Any] | None = None) -> MCPServer:
+def create_server(index: "Index", *, llm: "LLMConfig | None" = None) -> MCPServer:
     """An MCP server whose tools search, read and answer from `index` (opened once, shared by every call).
 
-    `llm_settings` are `answer.resolve_config` flags (url, model, backend, ...) that beat the
-    environment and the config file, as `embedsearch ask`'s options do; they are resolved again
-    on every `ask`, so a changed config file takes effect without a restart.
+    `llm` is the LLM `ask` uses, resolved once by the caller (flags over the environment over the
+    config file, as for `embedsearch ask`); None resolves it here from the environment and the
+    config file.
     """
-    tools = _Tools(index, dict(llm_settings or {}))
+    tools = _Tools(index, llm or ops.llm_config())
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     server: MCPServer = MCPServer(
@@ -257,7 +256,7 @@ def _tool_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 return await func(*args, **kwargs)
             except EmbedsearchError as exc:
-                return error_result(str(exc))
+                return error_result(views.error_text(exc, "mcp"))
 
         return async_wrapper
 
@@ -266,7 +265,7 @@ def _tool_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except EmbedsearchError as exc:
-            return error_result(str(exc))
+            return error_result(views.error_text(exc, "mcp"))
 
     return wrapper
 
@@ -282,10 +281,9 @@ def _result(text: str, structured: Mapping[str, Any]) -> CallToolResult:
 class _Tools:
     """The tool functions, bound to one index. Their signatures are the tools' input schemas."""
 
-    def __init__(self, index: "Index", llm_settings: dict[str, Any]) -> None:
+    def __init__(self, index: "Index", llm: "LLMConfig") -> None:
         self.index = index
-        self.llm_settings = llm_settings
-        self._llama_lock = threading.Lock()  # one in-process llama.cpp model, not safe to share between threads
+        self.llm = llm
 
     @_tool_errors
     def search(
@@ -298,9 +296,8 @@ class _Tools:
         tag: TagArg = None,
         kind: KindArg = None,
     ) -> Annotated[CallToolResult, SearchOut]:
-        _check_k(k)
-        hits = self.index.search(query, k=k, mode=mode or None, path=path or None, tag=tag or None, kind=kind or None)
-        structured = {"query": query, "mode": mode or DEFAULT_MODE,
+        hits = ops.search(self.index, ops.SearchRequest(query, k, mode=mode, path=path, tag=tag, kind=kind))
+        structured = {"query": query, "mode": mode or ops.DEFAULT_MODE,
                       "results": [views.hit_json(hit, query=query) for hit in hits]}
         return _result(_hits_text(hits, query), structured)
 
@@ -313,13 +310,7 @@ class _Tools:
                                                                "whole document.")] = None,
         line_end: Annotated[Optional[int], Field(description="Last line to read; omit for just line_start.")] = None,
     ) -> Annotated[CallToolResult, DocumentOut]:
-        if not path.strip():
-            raise EmbedsearchError("empty path: give a document path as search returned it, e.g. 'posts/llm.md:25'")
-        if line_start is None and line_end is None:
-            path, line_start, line_end = views.parse_location(path)
-        if line_start is None and line_end is not None:
-            line_start = 1
-        doc, full_end = _truncate(self.index.get(path, line_start, line_end))
+        doc, full_end = _truncate(ops.read_document(self.index, path, line_start, line_end))
         structured = views.document_json(doc)
         if full_end is not None:
             structured["truncated"] = True
@@ -337,14 +328,13 @@ class _Tools:
         kind: KindArg = None,
         answer_anyway: Annotated[bool, Field(description="Ask the LLM even when no passage looks relevant.")] = False,
     ) -> Annotated[CallToolResult, AnswerOut]:
-        _check_k(k)
+        request = ops.AskRequest(question, k, mode=mode, path=path, tag=tag, kind=kind, answer_anyway=answer_anyway)
         progress = _Progress(ctx)
         await progress.report("Searching the posts")
-        search = {"mode": mode or None, "path": path or None, "tag": tag or None, "kind": kind or None}
         try:
             # abandoned when the call is cancelled (the client gave up, Ctrl-C), and told to stop at the next token
             answer, note = await anyio.to_thread.run_sync(
-                functools.partial(self._answer, question, k, search, answer_anyway, progress), abandon_on_cancel=True)
+                functools.partial(self._answer, request, progress), abandon_on_cancel=True)
         finally:
             progress.stopped.set()
         structured = views.answer_json(answer)
@@ -356,41 +346,26 @@ class _Tools:
             text = views.answer_text(answer)
         return _result(text, structured)
 
-    def _answer(self, question: str, k: int, search: dict[str, Any], answer_anyway: bool,
-                progress: "_Progress") -> "tuple[Answer, str]":
+    def _answer(self, request: "ops.AskRequest", progress: "_Progress") -> "tuple[Answer, str]":
         """Search, prompt, generate (on a worker thread); the Answer and a note when no LLM answered."""
-        from .answer import generate, resolve_config
-        from .answer.backends import choose_backend
-        from .records import Answer
-
-        config = resolve_config(**self.llm_settings)
-        in_process = choose_backend(config) == "llama"
-        with self._llama_lock if in_process else nullcontext():
-            prepared = self.index.prepare_answer(question, k=k, llm=config, decline=not answer_anyway, **search)
-            if prepared.llm is None:
-                return prepared.answer(), _no_llm_note(prepared.passages)
-            progress.from_thread(f"Asking {prepared.llm.model or 'the LLM'}")
+        with ops.ask(self.index, request, self.llm) as stream:
+            if stream.llm is None:
+                return stream.run(), _no_llm_note(stream.passages)
+            progress.from_thread(f"Asking {stream.llm.model or 'the LLM'}")
             written = 0
-            with closing(generate(prepared)) as stream:  # closing it closes the LLM's stream
-                for item in stream:
-                    if isinstance(item, Answer):
-                        return item, ""
-                    if progress.stopped.is_set():
-                        raise EmbedsearchError("the ask was cancelled")
-                    written += len(item)
-                    progress.from_thread(f"Writing the answer: {written} characters", throttle=True)
-        raise AssertionError("generate() always ends with an Answer")
+            for piece in stream:  # leaving the block closes the LLM's stream
+                if progress.stopped.is_set():
+                    raise EmbedsearchError("the ask was cancelled")
+                written += len(piece)
+                progress.from_thread(f"Writing the answer: {written} characters", throttle=True)
+        if stream.answer is None:
+            raise AssertionError("generate() always ends with an Answer")
+        return stream.answer, ""
 
     @_tool_errors
     def status(self) -> Annotated[CallToolResult, StatusOut]:
-        info = self.index.status()
-        info["vector_store"].update(self.index.vector_status())
+        info = ops.status(self.index)
         return _result(_status_text(info), info)
-
-
-def _check_k(k: int) -> None:
-    if not 1 <= k <= MAX_K:
-        raise EmbedsearchError(f"k must be between 1 and {MAX_K}, not {k}")
 
 
 class _Progress:
@@ -506,13 +481,13 @@ def _status_text(info: Mapping[str, Any]) -> str:
 
 # -- transports ------------------------------------------------------------------------------
 
-def run_stdio(index: "Index", *, llm_settings: Mapping[str, Any] | None = None) -> None:
+def run_stdio(index: "Index", *, llm: "LLMConfig | None" = None) -> None:
     """Serve MCP on stdin/stdout until the client closes stdin (returns) or Ctrl-C (KeyboardInterrupt).
 
     While it runs, the SDK points file descriptor 1 at stderr and writes the protocol to a private
     copy of it, so a stray print or a C library's chatter can't corrupt the stream.
     """
-    server = create_server(index, llm_settings=llm_settings)
+    server = create_server(index, llm=llm)
     anyio.run(_serve_stdio, server)
 
 
@@ -579,7 +554,7 @@ SESSION_IDLE_TIMEOUT = 300.0
 MAX_BODY = 1 << 20  # as the rest of the server (server.limits)
 
 
-def http_app(index: "Index", *, host: str = "127.0.0.1", llm_settings: Mapping[str, Any] | None = None,
+def http_app(index: "Index", *, host: str = "127.0.0.1", llm: "LLMConfig | None" = None,
              max_sessions: int = MAX_SESSIONS, session_idle_timeout: float = SESSION_IDLE_TIMEOUT,
              ) -> "McpHttpApp":
     """The MCP server as an ASGI app speaking streamable HTTP, for `embedsearch serve` to mount at /mcp.
@@ -611,7 +586,7 @@ def http_app(index: "Index", *, host: str = "127.0.0.1", llm_settings: Mapping[s
     """
     from mcp.server.transport_security import TransportSecuritySettings
 
-    server = create_server(index, llm_settings=llm_settings)
+    server = create_server(index, llm=llm)
     security = (TransportSecuritySettings(enable_dns_rebinding_protection=True,
                                           allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
                                           allowed_origins=["http://127.0.0.1:*", "http://localhost:*",

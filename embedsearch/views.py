@@ -264,6 +264,15 @@ def skipped_lines(skipped: Sequence[tuple[str, str]]) -> list[str]:
     return lines
 
 
+def report_notes(report: IndexReport) -> list[str]:
+    """What an index run did not read, a line each: skipped files, unread file types, symlinks out."""
+    from .files import WalkStats
+
+    walked = WalkStats(links_skipped=report.links_skipped)
+    walked.unread.update(report.unread)
+    return [*skipped_lines(report.skipped), *(line for line in (walked.unread_line(), walked.links_line()) if line)]
+
+
 def report_json(report: IndexReport, index: str = "") -> dict[str, Any]:
     out = dataclasses.asdict(report)
     out["skipped"] = [{"path": p, "reason": r} for p, r in report.skipped]
@@ -271,6 +280,26 @@ def report_json(report: IndexReport, index: str = "") -> dict[str, Any]:
     if index:
         out["index"] = index
     return out
+
+
+# -- errors -------------------------------------------------------------------------------
+
+# A library message names options as the CLI spells them ("--path 'x': unclosed '['"). HTTP and
+# MCP callers set request fields instead: the options that are fields there are renamed; others
+# (--llm-url, --allow) are settings the server was started with, and stay as they are.
+_OPTION = re.compile(r"(?<![\w-])--([a-z][a-z0-9-]*)")
+REQUEST_FIELDS = {"top": "k", "k": "k", "path": "path", "tag": "tag", "kind": "kind", "mode": "mode",
+                  "min-score": "min_score", "rebuild": "rebuild", "answer-anyway": "answer_anyway",
+                  "max-tokens": "max_tokens", "temperature": "temperature"}
+
+
+def error_text(exc: BaseException, front_end: str = "cli") -> str:
+    """An error's one line in a front end's own words: 'cli' as raised; 'http' and 'mcp' with the
+    options that are request fields there named as those fields ('--min-score' -> 'min_score')."""
+    text = str(exc)
+    if front_end == "cli":
+        return text
+    return _OPTION.sub(lambda m: REQUEST_FIELDS.get(m.group(1), m.group(0)), text)
 
 
 # -- plain text -----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from .errors import EmbedsearchError, IndexBusyError
 
 if TYPE_CHECKING:
-    from .index import Index
+    from .operations import Index
     from .records import IndexReport
 
 log = logging.getLogger(__name__)
@@ -191,10 +191,10 @@ class PostsFilter:
     def __init__(self, roots: list[Path]) -> None:
         import watchfiles
 
-        from .files import SUFFIXES
+        from .operations import readable_suffixes
 
         self.roots = roots
-        self.suffixes = SUFFIXES
+        self.suffixes = readable_suffixes()
         self.default = watchfiles.DefaultFilter()
         self.deleted = watchfiles.Change.deleted
 

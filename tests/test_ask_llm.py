@@ -24,7 +24,6 @@ import embedsearch.cli.ask as ask_cli
 from embedsearch.answer import LLMConfig, citations_for, resolve_config
 from embedsearch.answer.backends.llama import LlamaBackend
 from embedsearch.cli import app
-from embedsearch.records import Answer
 
 pytestmark = [needs_llm, pytest.mark.usefixtures("llm_env")]
 
@@ -46,13 +45,11 @@ def check_citations(data: dict) -> None:
 
 def test_server_streams_an_answer(ask_index: object, llm_server: str) -> None:
     pieces: list[str] = []
-    answer = None
-    for item in ask_index.ask_stream(QUESTION, k=2, llm=LLMConfig(url=llm_server, max_tokens=32, temperature=0)):
-        if isinstance(item, Answer):
-            answer = item
-        else:
-            assert answer is None, "text after the Answer"
-            pieces.append(item)
+    stream = ask_index.ask_stream(QUESTION, k=2, llm=LLMConfig(url=llm_server, max_tokens=32, temperature=0))
+    for piece in stream:
+        assert stream.answer is None, "text after the Answer"
+        pieces.append(piece)
+    answer = stream.answer
     assert answer is not None
     assert len(pieces) >= 2, "the answer arrived in one piece: not streamed"
     assert answer.text == "".join(pieces).strip() and answer.text
@@ -188,13 +185,9 @@ def test_an_llm_answer_is_checked_sentence_by_sentence(ask_index: object, llm_se
             f"LLM은 앞의 단어들로 다음 토큰을 예측해 문장을 만든다 [{first}]. "
             f"LLM은 2031년에 화성에서 처음 발명되었다 [{first}]")  # the server drops a final "."
     config = LLMConfig(url=llm_server, max_tokens=200, temperature=0, options={"grammar": _fixed_answer(text)})
-    pieces: list[str] = []
-    answer = None
-    for item in ask_index.ask_stream(QUESTION, k=2, llm=config):
-        if isinstance(item, Answer):
-            answer = item
-        else:
-            pieces.append(item)
+    stream = ask_index.ask_stream(QUESTION, k=2, llm=config)
+    pieces = list(stream)
+    answer = stream.answer
     assert answer is not None and answer.text == text and len(pieces) >= 2
     statuses = [s.status for s in answer.support]
     definition = answer.support[1]

@@ -212,8 +212,8 @@ def test_ask_without_an_llm_returns_the_filled_prompt(sample_index: Path) -> Non
         assert answer.text == "" and answer.model is None
         assert len(answer.passages) == 3 and "[1]" in answer.prompt and "[3]" in answer.prompt
         assert f"{Path(answer.passages[0].path).name}:{answer.passages[0].line_start}" in answer.prompt
-        streamed = list(ix.ask_stream("GGUF는 언제 GGML 형식을 대체했나?", k=3, llm=no_llm))
-        assert len(streamed) == 1 and streamed[0].prompt == answer.prompt
+        stream = ix.ask_stream("GGUF는 언제 GGML 형식을 대체했나?", k=3, llm=no_llm)
+        assert list(stream) == [] and stream.answer is not None and stream.answer.prompt == answer.prompt
 
 
 def test_editing_one_paragraph_updates_the_vector_index_in_place(small_posts: Path, tmp_path: Path) -> None:

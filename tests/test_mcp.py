@@ -88,7 +88,7 @@ def test_lists_the_tools_with_their_schemas(stdio: Session) -> None:
     assert search.input_schema["required"] == ["query"]
     props = search.input_schema["properties"]
     assert set(props) == {"query", "k", "mode", "path", "tag", "kind"}
-    assert props["k"]["default"] == 5 and props["k"]["maximum"] == 50
+    assert props["k"]["default"] == 5 and props["k"]["maximum"] == 100
     assert set(props["mode"]["enum"]) >= {"hybrid", "dense", "lexical"}
     assert "Korean" in search.description and "location" in search.description
     assert search.output_schema and "results" in search.output_schema["properties"]
@@ -175,7 +175,7 @@ def test_status(stdio: Session, ask_index_path: Path) -> None:
         ("search", {"query": "LLM", "mode": "semantic"},
          "unknown search mode 'semantic': use one of hybrid, dense, lexical"),
         ("search", {"query": "LLM", "kind": "poem"}, "unknown kind 'poem': use prose or code"),
-        ("search", {"query": "LLM", "k": 0}, "k must be between 1 and 50, not 0"),
+        ("search", {"query": "LLM", "k": 0}, "k must be between 1 and 100, not 0"),
         ("get", {"path": "nope.md"}, "no document 'nope.md' in the index"),
         ("get", {"path": "llm.md:999"}, "lines: no line 999"),
         ("ask", {"question": " "}, "the question is empty"),

@@ -300,6 +300,9 @@ def test_user_errors_are_one_line_json(client: httpx.Client, server_home: Path) 
     assert one_line_error(client.get("/api/search", params={"q": "  "}), 400) == "empty query"
     assert "unclosed '['" in one_line_error(client.get("/api/search", params={"q": "x", "path": "[abc"}), 400)
     assert one_line_error(client.get("/api/search", params={"q": "x", "k": 0}), 422).startswith("k: ")
+    # one limit on k for every front end (operations.MAX_K): the CLI and MCP refuse 101 too
+    assert "100" in one_line_error(client.get("/api/search", params={"q": "x", "k": 101}), 422)
+    assert client.get("/api/search", params={"q": "LLM", "k": 100}).status_code == 200
     assert "mode" in one_line_error(client.get("/api/search", params={"q": "x", "mode": "fuzzy"}), 422)
     assert "question" in one_line_error(client.post("/api/ask", json={}), 422)
     assert "nope.md" in one_line_error(client.get("/api/document", params={"path": "nope.md"}), 400)
@@ -412,8 +415,10 @@ def test_in_process_llm_answers_one_question_at_a_time(served_index: Path, gemma
 
 
 def test_ask_question_errors_come_before_the_stream(client: httpx.Client) -> None:
-    assert one_line_error(client.post("/api/ask", json={"question": " "}), 400) == "empty query"
-    assert "glob" in one_line_error(client.post("/api/ask", json={"question": "x", "path": "[x"}), 400)
+    assert one_line_error(client.post("/api/ask", json={"question": " "}), 400) == "the question is empty"
+    glob = one_line_error(client.post("/api/ask", json={"question": "x", "path": "[x"}), 400)
+    # in the API's words: the request field, not the CLI's --path
+    assert "glob" in glob and glob.startswith("path '[x'") and "--path" not in glob
 
 
 def test_unreachable_llm_is_an_error_event(guarded: ThreadServer) -> None:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .backends import LLM, open_llm
     from .citations import citations_for, cited_numbers
     from .config import LLMConfig, config_path, resolve_config
-    from .pipeline import Prepared, ask, ask_stream, generate, prepare
+    from .pipeline import AskStream, Prepared, ask, ask_stream, generate, prepare
     from .prompt import DEFAULT_TEMPLATE, PLACEHOLDERS, load_template
 
 _EXPORTS = {
@@ -35,6 +35,7 @@ _EXPORTS = {
     "LLMConfig": ".config",
     "config_path": ".config",
     "resolve_config": ".config",
+    "AskStream": ".pipeline",
     "Prepared": ".pipeline",
     "ask": ".pipeline",
     "ask_stream": ".pipeline",

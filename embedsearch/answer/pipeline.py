@@ -175,6 +175,55 @@ def generate(prepared: Prepared) -> Iterator[str | Answer]:
     yield answer
 
 
+class AskStream:
+    """One answer as it is written: iterate for the pieces of its text; `.answer` once they end.
+
+    The one loop over `generate()` that the CLI, the HTTP server, the MCP server and `Index.ask`
+    share (each used to write its own). `close()` (or leaving a `with` block, or a consumer that
+    stops early) closes the LLM's stream and its connection; a stream that was never started
+    loads nothing. With no LLM the stream yields nothing and `.answer` is the prompt-only Answer.
+    """
+
+    def __init__(self, prepared: Prepared) -> None:
+        self.prepared = prepared
+        self.answer: Answer | None = None
+        self._pieces = generate(prepared)
+
+    @property
+    def passages(self) -> list[Hit]:
+        return self.prepared.passages
+
+    @property
+    def llm(self) -> LLM | None:
+        return self.prepared.llm
+
+    def __iter__(self) -> Iterator[str]:
+        for item in self._pieces:
+            if isinstance(item, Answer):
+                self.answer = item
+                return
+            yield item
+
+    def run(self, on_token: Callable[[str], None] | None = None) -> Answer:
+        """Write the whole answer (each piece to `on_token`) and return it."""
+        with self:
+            for piece in self:
+                if on_token:
+                    on_token(piece)
+        if self.answer is None:
+            raise AssertionError("generate() always ends with an Answer")
+        return self.answer
+
+    def close(self) -> None:
+        self._pieces.close()
+
+    def __enter__(self) -> "AskStream":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def ask_stream(
     question: str,
     hits: Sequence[Hit],
@@ -183,10 +232,9 @@ def ask_stream(
     llm: LLMConfig | LLM | None = None,
     decline: bool = True,
     timings: dict[str, float] | None = None,
-) -> Iterator[str | Answer]:
-    """`ask`, streamed: text pieces as the LLM writes them, then the Answer."""
-    prepared = prepare(question, hits, template=template, llm=llm, decline=decline, timings=timings)
-    yield from generate(prepared)
+) -> AskStream:
+    """`ask`, streamed: iterate for the text as the LLM writes it; the stream's `.answer` at the end."""
+    return AskStream(prepare(question, hits, template=template, llm=llm, decline=decline, timings=timings))
 
 
 def ask(
@@ -204,9 +252,4 @@ def ask(
     With no LLM configured, returns an Answer with text "" and model None; its `prompt` is the
     filled prompt, to use elsewhere.
     """
-    for item in ask_stream(question, hits, template=template, llm=llm, decline=decline, timings=timings):
-        if isinstance(item, Answer):
-            return item
-        if on_token:
-            on_token(item)
-    raise AssertionError("generate() always ends with an Answer")
+    return ask_stream(question, hits, template=template, llm=llm, decline=decline, timings=timings).run(on_token)

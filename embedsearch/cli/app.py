@@ -1,7 +1,7 @@
 """The typer app and what every command shares: options, opening the index, errors, output.
 
 Commands live one per module (index, search, ask, get, eval, serve, mcp, watch) and only parse
-arguments, call `Index`, and render with `embedsearch.views`. Heavy modules are imported inside
+arguments, call one of `embedsearch.operations`, and render with `embedsearch.views`. Heavy modules are imported inside
 the commands so `--help` stays instant.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..errors import EmbedsearchError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..index import Index
+    from ..operations import Index
 
 
 def _version(value: bool) -> None:
@@ -159,9 +159,9 @@ def handle_errors(func: F) -> F:
 
 
 def open_index(index: Optional[Path], model: Optional[str], **kwargs: Any) -> "Index":
-    from ..index import Index
+    from ..operations import open_index
 
-    return Index(index, model=model, **kwargs)
+    return open_index(index, model, **kwargs)
 
 
 def want_json(flag: bool) -> bool:

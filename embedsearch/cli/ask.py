@@ -13,8 +13,8 @@ from .app import (IndexOption, JsonOption, KindOption, ModeOption, ModelOption, 
 if TYPE_CHECKING:
     from rich.status import Status
 
-    from ..answer import Prepared
-    from ..records import Answer, Hit
+    from ..operations import AskStream
+    from ..records import Answer
 
 CONFIGURE_HINT = (
     "No LLM configured: pass --llm-url URL (an OpenAI-compatible server such as ollama), set "
@@ -27,16 +27,16 @@ EXTRACTIVE_NOTE = (
 
 def llm_option(flag: str, field: str, help: str, **kwargs: Any) -> Any:
     """An option for an LLMConfig field, with the environment variable the config file layer also reads."""
-    from ..answer.config import ENV_VARS
+    from ..operations import LLM_ENV_VARS as ENV_VARS
 
     envvar = next(name for name, f in ENV_VARS.items() if f == field)
     return typer.Option(None, flag, envvar=envvar, show_envvar=True, help=help, **kwargs)
 
 
 def _config_path_for_help() -> str:
-    from ..answer.config import config_path
+    from ..operations import config_path_for_help
 
-    return str(config_path()).replace(str(Path.home()), "~", 1)
+    return config_path_for_help()
 
 
 HELP = """Answer a question from your indexed posts, citing where each part comes from as \\[n].
@@ -122,13 +122,13 @@ def ask(
     model: Optional[str] = ModelOption,
     json_: bool = JsonOption,
 ) -> None:
-    from ..answer import config_path, resolve_config
-    from ..views import answer_json
+    from .. import operations as ops
     from ..errors import EmbedsearchError, LLMUnreachableError
+    from ..views import answer_json
 
     if extractive and show_prompt:
         raise EmbedsearchError("--extractive answers and --show-prompt doesn't: use one of them")
-    config = resolve_config(
+    config = ops.llm_config(
         url=llm_url,
         model=llm_model,
         backend="none" if show_prompt else "extractive" if extractive else llm_backend,
@@ -136,38 +136,38 @@ def ask(
         max_tokens=max_tokens,
         temperature=temperature,
     )
+    request = ops.AskRequest(question, k, mode=mode, min_score=min_score, path=path, tag=tag, kind=kind,
+                             answer_anyway=answer_anyway, check=not no_check, template=template)
     # --show-prompt is for pasting into another LLM: the prompt as text, also into a pipe
     as_json = json_ if show_prompt else want_json(json_)
-    search_kwargs: dict[str, Any] = {"mode": mode, "min_score": min_score, "path": path, "tag": tag, "kind": kind}
     # A spinner on stderr until the first token: loading a model and reading a long prompt take seconds.
     spinner = err_console.status("Searching…") if err_console.is_terminal and not as_json else None
     if spinner:
         spinner.start()
     try:
         with open_index(index, model) as ix:
-            prepared = ix.prepare_answer(question, k=k, template=template, llm=config, decline=not answer_anyway,
-                                         **search_kwargs)
-        prepared.check = not no_check
+            stream = ops.ask(ix, request, config)
+        prepared = stream.prepared
         if prepared.dropped:
             note(f"Note: left out the {prepared.dropped} lowest-ranked of {prepared.dropped + len(prepared.passages)} "
                  f"passages to fit the {prepared.context_tokens}-token context window.")
-        if prepared.llm is None:
+        if stream.llm is None:
             if spinner:
                 spinner.stop()
             if as_json:
-                print_json(answer_json(prepared.answer()))
+                print_json(answer_json(stream.run()))
             else:
-                print_prompt(prepared)
+                print_prompt(stream)
             if not show_prompt:
-                note(CONFIGURE_HINT.format(path=config_path()))
+                note(CONFIGURE_HINT.format(path=ops.config_path()))
             return
         if spinner:
-            spinner.update(f"Asking {prepared.llm.model or 'the LLM'}…")
+            spinner.update(f"Asking {stream.llm.model or 'the LLM'}…")
         try:
-            answer = stream_answer(prepared, quiet=as_json, spinner=spinner)
+            answer = stream_answer(stream, quiet=as_json, spinner=spinner)
         except LLMUnreachableError:
             if not as_json:
-                print_prompt(prepared)
+                print_prompt(stream)
             raise
     finally:
         if spinner:
@@ -179,32 +179,31 @@ def ask(
         show_sources(answer)
         show_timings(answer)
         if answer.model == "extractive" and not extractive:
-            note(EXTRACTIVE_NOTE.format(path=config_path()), style="dim")
+            note(EXTRACTIVE_NOTE.format(path=ops.config_path()), style="dim")
 
 
-def stream_answer(prepared: "Prepared", *, quiet: bool, spinner: "Status | None" = None) -> "Answer":
-    """Write tokens to stdout as they arrive (unless quiet) and return the Answer.
+def stream_answer(stream: "AskStream", *, quiet: bool, spinner: "Status | None" = None) -> "Answer":
+    """Write the answer's pieces to stdout as they arrive (unless quiet) and return the Answer.
 
     On Ctrl-C or an error the spinner is stopped and a started line ended before the exception
     goes on to handle_errors, so the terminal is left clean.
     """
-    from ..answer import generate
-    from ..records import Answer
-
     wrote = False
+
+    def write(piece: str) -> None:
+        nonlocal wrote
+        if spinner:
+            spinner.stop()
+        if quiet:
+            return
+        if not wrote:
+            piece = piece.lstrip()
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+        wrote = wrote or bool(piece)
+
     try:
-        for item in generate(prepared):
-            if isinstance(item, Answer):
-                return item
-            if spinner:
-                spinner.stop()
-            if not quiet:
-                if not wrote:
-                    item = item.lstrip()
-                sys.stdout.write(item)
-                sys.stdout.flush()
-                wrote = wrote or bool(item)
-        raise AssertionError("generate() always ends with an Answer")
+        return stream.run(write)
     finally:
         if spinner:
             spinner.stop()
@@ -229,12 +228,12 @@ def _width() -> int:
     return console.width if console.is_terminal else 10**6
 
 
-def print_prompt(prepared: "Prepared") -> None:
+def print_prompt(stream: "AskStream") -> None:
     from ..views import sources_lines
 
-    sys.stdout.write(prepared.prompt + "\n\n")
+    sys.stdout.write(stream.prepared.prompt + "\n\n")
     sys.stdout.flush()
-    print_sources(sources_lines(list(enumerate(prepared.passages, start=1)), "Sources", _width()))
+    print_sources(sources_lines(list(enumerate(stream.passages, start=1)), "Sources", _width()))
 
 
 def show_sources(answer: "Answer") -> None:

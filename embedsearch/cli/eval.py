@@ -9,7 +9,7 @@ import typer
 from .app import JsonOption, ModeOption, ModelOption, app, console, err_console, handle_errors, print_json, want_json
 
 if TYPE_CHECKING:
-    from ..evaluate.runner import EvalResult
+    from ..operations import EvalResult
 
 PHASES = {"scan": "Reading corpus", "query": "Searching"}
 
@@ -33,7 +33,7 @@ def eval_(
 
     The corpus is indexed as `embedsearch index` would (a document scores by its best passage) and the index is cached, so a second run only searches.
     """
-    from ..evaluate.runner import run
+    from ..operations import run_eval as run
     from .index import progress_bar
 
     as_json = want_json(json_)

@@ -85,7 +85,7 @@ def index(
     deleted files are removed. Ctrl-C keeps everything finished so far: run it again to go on.
     A --rebuild is all or nothing: if it fails or is interrupted, the index stays as it was.
     """
-    from ..index import Interrupted
+    from ..operations import Interrupted
 
     limit = parse_size(max_file_size) if max_file_size is not None else None
     ix = open_index(index, model, vector_store=vector_store)
@@ -104,17 +104,10 @@ def index(
     finally:
         ix.close()
 
-    from ..views import report_json, skipped_lines
+    from ..views import report_json, report_notes
 
-    for line in skipped_lines(report.skipped):
+    for line in report_notes(report):
         note(line, style="yellow")
-    from ..files import WalkStats
-
-    walked = WalkStats(links_skipped=report.links_skipped)
-    walked.unread.update(report.unread)
-    for line in (walked.unread_line(), walked.links_line()):
-        if line:
-            note(line, style="yellow")
     if json_:
         print_json(report_json(report, str(ix.path)))
         return
@@ -128,9 +121,10 @@ def index(
 @handle_errors
 def status(index: Optional[Path] = IndexOption, json_: bool = JsonOption) -> None:
     """Show what the index holds: documents, passages, model, vector store, size, last indexed."""
+    from .. import operations as ops
+
     with open_index(index, None) as ix:
-        info = ix.status()
-        info["vector_store"].update(ix.vector_status())
+        info = ops.status(ix)
     if want_json(json_):
         print_json(info)
         return
@@ -163,11 +157,10 @@ def get(
     json_: bool = JsonOption,
 ) -> None:
     """Print an indexed document, or some of its lines, e.g. `embedsearch get posts/llm.md:26-30`."""
-    from ..views import parse_location
+    from .. import operations as ops
 
-    path, start, end = parse_location(location)
     with open_index(index, None) as ix:
-        doc = ix.get(path, start, end)
+        doc = ops.read_document(ix, location)
     if want_json(json_):
         from ..views import document_json
 

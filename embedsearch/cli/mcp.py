@@ -34,12 +34,13 @@ def mcp(
 
     long_lived_process()
     logging.basicConfig(level=logging.WARNING, format="embedsearch mcp: %(levelname)s %(name)s: %(message)s")
+    from .. import operations as ops
     from ..mcp_server import run_stdio
 
-    # Only flags given on the command line: the environment and config file are read on each ask.
-    flags = {"url": llm_url, "model": llm_model, "backend": llm_backend}
+    # Resolved once, flags over the environment over the config file (a bad setting fails now).
+    llm = ops.llm_config(url=llm_url, model=llm_model, backend=llm_backend)
     with open_index(index, model) as ix:
         if not ix.exists():
             note(f"embedsearch mcp: no index at {ix.path} yet; the tools will say so until "
                  "`embedsearch index FOLDER` builds one.")
-        run_stdio(ix, llm_settings={k: v for k, v in flags.items() if v is not None})
+        run_stdio(ix, llm=llm)

@@ -43,8 +43,11 @@ def search(
     # One short query: a single OpenMP thread embeds it faster than two that must wake and sync
     # (benchmarks/run.py, "warm query latency"), and doesn't stall behind other busy processes.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from .. import operations as ops
+
+    request = ops.SearchRequest(query, k, mode=mode, min_score=min_score, path=path, tag=tag, kind=kind)
     with open_index(index, model) as ix:
-        hits = ix.search(query, k=k, mode=mode, min_score=min_score, path=path, tag=tag, kind=kind)
+        hits = ops.search(ix, request)
     if want_json(json_):
         from ..views import hit_json
 
@@ -54,7 +57,7 @@ def search(
     if not hits:
         console.print("No passages found.")
         return
-    if all(h.relevant is False for h in hits):
+    if ops.nothing_relevant(hits):
         err_console.print("[yellow]No passage looks relevant to this query[/]: these are only the nearest.")
     render_hits(hits, query, explain=explain)
 

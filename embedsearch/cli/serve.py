@@ -63,13 +63,13 @@ def serve(
     # enough for the other core to sit idle. 1 ms: 129-131 q/s with 8 clients instead of
     # 118.5, i.e. 90-92% of what the CPU allows instead of 78% (benchmarks/load.py, quiet).
     sys.setswitchinterval(0.001)
-    from ..answer import resolve_config
+    from .. import operations as ops
     from ..server import is_loopback
 
     if not token and not is_loopback(host):
         raise fail(f"--host {host} would let other machines read your posts: set a token with --token or "
                    "EMBEDSEARCH_TOKEN (every request must then send it)")
-    llm = resolve_config(url=llm_url, model=llm_model, backend=llm_backend, context_tokens=context_tokens,
+    llm = ops.llm_config(url=llm_url, model=llm_model, backend=llm_backend, context_tokens=context_tokens,
                          max_tokens=max_tokens, temperature=temperature)
     sock = listen(host, port)
     import uvicorn

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 from ..errors import EmbedsearchError
 from ..records import Hit
 from ..text import nfc
-from . import DEFAULT_MODE, HYBRID_CANDIDATES, MODES, fusion
+from . import DEFAULT_MODE, HYBRID_CANDIDATES, KINDS, MAX_K, MODES, fusion
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 # A query longer than this is a mistake (a pasted file): the model reads only its first ~512
 # tokens (about 1,000-2,000 characters), and a 100,000-character query took 51.6 s to embed.
 MAX_QUERY_CHARS = 4_000
-MAX_K = 1_000
-KINDS = ("prose", "code")
 # The relevance signal's thresholds were calibrated for the bundled model's cosines, and its
 # lexical coverage needs IDF statistics that mean something: below this many chunks they don't.
 RELEVANCE_MIN_CHUNKS = 50
@@ -99,7 +97,7 @@ class SearchEngine:
             raise EmbedsearchError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
         query = check_query(query)
         if not 1 <= k <= MAX_K:
-            raise EmbedsearchError(f"k must be between 1 and {MAX_K}")
+            raise EmbedsearchError(f"--top must be between 1 and {MAX_K}, not {k}")
         if flt:
             check_filter(flt)
         flt = flt or None

@@ -24,8 +24,7 @@ from .security import ASGIApp, Guard, is_loopback
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from ..answer import LLMConfig
-    from ..index import Index
+    from ..operations import Index, LLMConfig
 
 __all__ = ["create_app", "is_loopback"]
 
@@ -68,10 +67,10 @@ def create_app(
     Request bodies over 1 MiB are refused with 413 (`limits.BodyLimit`); the connection limits
     are the ASGI server's part (`limits.protocol_class`, which `embedsearch serve` gives uvicorn).
     """
-    from ..answer import resolve_config
+    from .. import operations as ops
     from .service import Service
 
-    llm = llm_config or resolve_config()
+    llm = llm_config or ops.llm_config()
     service = Service(index, llm, watch, allow)
     mcp = _mcp_app(index, host, llm)
     service.mcp = MCP_PATH if mcp is not None else None
@@ -144,10 +143,7 @@ def _mcp_app(index: "Index", host: str, llm: "LLMConfig") -> Any:
     except ImportError as exc:
         log.info("MCP over HTTP not mounted at %s: %s", MCP_PATH, exc)
         return None
-    from ..answer.config import ENV_VARS
-
-    settings = {name: getattr(llm, name) for name in [*ENV_VARS.values(), "options"]}
-    return http_app(index, host=host, llm_settings=settings)
+    return http_app(index, host=host, llm=llm)
 
 
 class _PathDispatch:

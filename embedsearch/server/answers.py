@@ -1,8 +1,8 @@
 """`ask` over HTTP: the answer as server-sent events, written by a worker thread.
 
 The LLM streams from blocking code (httpx to a server, or llama.cpp in this process), so one
-worker thread runs `answer.prepare` and `answer.generate` and hands each piece to the event
-loop, which writes it out as an event:
+worker thread iterates the `operations.ask` stream and hands each piece to the event loop,
+which writes it out as an event:
 
     event: passages   {"passages": [hit + "number"], "dropped": n, "declined": bool, "model": ...}
     event: token      {"text": "..."}                  (as many as the LLM writes)
@@ -28,8 +28,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 from ..errors import EmbedsearchError
 
 if TYPE_CHECKING:
-    from ..answer import LLMConfig
-    from ..records import Hit
+    from ..operations import AskStream, LLMConfig
 
 log = logging.getLogger(__name__)
 KEEPALIVE_SECONDS = 15.0
@@ -44,7 +43,7 @@ def frame(event: str, data: Any) -> str:
 
 class Answers:
     def __init__(self, llm: "LLMConfig") -> None:
-        from ..answer.backends import choose_backend
+        from ..operations import choose_backend
 
         self.llm = llm
         self.backend = choose_backend(llm)  # a bad setting fails when the server starts, not at a question
@@ -59,12 +58,13 @@ class Answers:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    async def stream(self, question: str, hits: "list[Hit]", *, decline: bool, timings: dict[str, float],
-                     **settings: Any) -> AsyncIterator[str]:
-        """The events for one question whose passages were already retrieved.
+    def config(self, **settings: Any) -> "LLMConfig":
+        """The server's LLM settings, with this question's overrides (max_tokens, temperature)."""
+        return dataclasses.replace(self.llm, **{k: v for k, v in settings.items() if v is not None})
 
-        `settings` overrides the server's LLM settings for this question (max_tokens, temperature).
-        """
+    async def stream(self, stream: "AskStream") -> AsyncIterator[str]:
+        """The events of one answer whose passages were retrieved and whose prompt was filled
+        (`operations.ask`, on a reader thread, so a bad question is a 400 before any event)."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
         stopped = threading.Event()
@@ -75,8 +75,7 @@ class Answers:
             except RuntimeError:  # the loop is closed: the server is shutting down
                 stopped.set()
 
-        config = dataclasses.replace(self.llm, **{k: v for k, v in settings.items() if v is not None})
-        self._pool.submit(_write, question, hits, config, decline, timings, emit, stopped)
+        self._pool.submit(_write, stream, emit, stopped)
         try:
             while True:
                 try:
@@ -91,38 +90,32 @@ class Answers:
             stopped.set()
 
 
-def _write(question: str, hits: "list[Hit]", config: "LLMConfig", decline: bool, timings: dict[str, float],
-           emit: Emit, stopped: threading.Event) -> None:
-    """The worker: prepare the prompt, stream the LLM's answer into `emit`, always end the stream."""
-    from ..answer import generate, prepare
-    from ..records import Answer
-    from ..views import answer_json, hit_json
+def _write(stream: "AskStream", emit: Emit, stopped: threading.Event) -> None:
+    """The worker: stream the LLM's answer into `emit`, always end the stream of events."""
+    from ..views import answer_json, error_text, hit_json
 
+    prepared = stream.prepared
     try:
-        if stopped.is_set():
-            return
-        prepared = prepare(question, hits, llm=config, decline=decline, timings=timings)
-        emit("passages", {
-            "passages": [dict(hit_json(hit, query=question), number=n) for n, hit in enumerate(prepared.passages, 1)],
-            "dropped": prepared.dropped,
-            "declined": prepared.declined,
-            "model": prepared.llm.model if prepared.llm else None,
-        })
-        pieces = generate(prepared)
-        try:
-            for item in pieces:
+        with stream:  # leaving the block closes the LLM's stream and its connection
+            if stopped.is_set():
+                return
+            emit("passages", {
+                "passages": [dict(hit_json(hit, query=prepared.question), number=n)
+                             for n, hit in enumerate(prepared.passages, 1)],
+                "dropped": prepared.dropped,
+                "declined": prepared.declined,
+                "model": prepared.llm.model if prepared.llm else None,
+            })
+            for piece in stream:
                 if stopped.is_set():
-                    break
-                if isinstance(item, Answer):
-                    emit("answer", answer_json(item))
-                else:
-                    emit("token", {"text": item})
-        finally:
-            pieces.close()  # stops the LLM's stream and closes its connection
+                    return
+                emit("token", {"text": piece})
+            if stream.answer is not None:
+                emit("answer", answer_json(stream.answer))
     except EmbedsearchError as exc:
-        emit("error", {"error": str(exc)})
+        emit("error", {"error": error_text(exc, "http")})
     except Exception:  # noqa: BLE001 (a stream must end with an event, never a dropped connection)
-        log.exception("answering %r failed", question)
+        log.exception("answering %r failed", prepared.question[:200])
         emit("error", {"error": "internal error: see the server's log"})
     finally:
         emit("", None)

@@ -6,7 +6,6 @@ Each endpoint parses its parameters, runs `Index` on a worker thread and answers
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Annotated, Any, Literal, Optional
 
 from fastapi import APIRouter, Query, Request, Security
@@ -14,6 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
+from .. import operations as ops
 from .service import Service
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -39,18 +39,18 @@ def service(request: Request) -> Service:
 
 
 class Filters(BaseModel):
-    """What every retrieval takes besides the question (the CLI's options of the same names)."""
+    """What every retrieval takes besides the question (operations.SearchRequest; the CLI's options of the same names)."""
 
-    k: int = Field(5, ge=1, description="How many passages.")
+    k: int = Field(ops.DEFAULT_K, ge=1, le=ops.MAX_K, description=f"How many passages, 1 to {ops.MAX_K}.")
     mode: Optional[Mode] = Field(None, description="hybrid (default: meaning and words), dense or lexical.")
     min_score: Optional[float] = Field(None, description="Drop passages scoring below this (the mode's score).")
     path: Optional[str] = Field(None, description="Only documents whose path matches this glob, e.g. 'notes/*'.")
     tag: Optional[str] = Field(None, description="Only documents whose front matter `tags` include this tag.")
     kind: Optional[Kind] = Field(None, description="Only prose passages, or only code.")
 
-    def search_kwargs(self) -> dict[str, Any]:
-        return {"mode": self.mode, "min_score": self.min_score, "path": self.path, "tag": self.tag,
-                "kind": self.kind}
+    def search_request(self, query: str) -> ops.SearchRequest:
+        return ops.SearchRequest(query, self.k, mode=self.mode, min_score=self.min_score, path=self.path,
+                                 tag=self.tag, kind=self.kind)
 
 
 class AskRequest(Filters):
@@ -58,6 +58,10 @@ class AskRequest(Filters):
     answer_anyway: bool = Field(False, description="Ask the LLM even when no passage looks relevant.")
     max_tokens: Optional[int] = Field(None, ge=1, description="Longest answer in tokens (default: the server's).")
     temperature: Optional[float] = Field(None, ge=0, description="Sampling temperature (default: the server's).")
+
+    def ask_request(self) -> ops.AskRequest:
+        return ops.AskRequest(self.question, self.k, mode=self.mode, min_score=self.min_score, path=self.path,
+                              tag=self.tag, kind=self.kind, answer_anyway=self.answer_anyway)
 
 
 class IndexRequest(BaseModel):
@@ -83,7 +87,7 @@ async def search(
     svc = service(request)
 
     def run() -> list[dict[str, Any]]:
-        hits = svc.index.search(q, filters.k, **filters.search_kwargs())
+        hits = ops.search(svc.index, filters.search_request(q))
         return [hit_json(hit, query=q, explain=explain) for hit in hits]
 
     # A JSONResponse as is: FastAPI would otherwise walk the hits through jsonable_encoder in
@@ -106,12 +110,9 @@ async def ask(request: Request, body: AskRequest) -> StreamingResponse:
     question or filters are answered with 400 before the stream starts; anything after that (an
     LLM that can't be reached) ends the stream with an `error` event."""
     svc = service(request)
-    started = time.perf_counter()
-    hits = await svc.read(svc.index.search, body.question, body.k, **body.search_kwargs())
-    events = svc.answers.stream(body.question, hits, decline=not body.answer_anyway,
-                                timings={"search": time.perf_counter() - started},
-                                max_tokens=body.max_tokens, temperature=body.temperature)
-    return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
+    config = svc.answers.config(max_tokens=body.max_tokens, temperature=body.temperature)
+    stream = await svc.read(ops.ask, svc.index, body.ask_request(), config)
+    return StreamingResponse(svc.answers.stream(stream), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 @router.get("/document", responses={400: ERROR}, summary="Read a document or some of its lines")
@@ -126,7 +127,7 @@ async def document(
     from ..views import document_json
 
     svc = service(request)
-    return document_json(await svc.read(svc.index.get, path, start, end))
+    return document_json(await svc.read(ops.read_document, svc.index, path, start, end))
 
 
 @router.get("/status", summary="What the index holds, and the server's settings")

@@ -24,7 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from ..errors import EmbedsearchError, IndexBusyError, LLMUnreachableError
+from ..errors import HTTP_STATUS, EmbedsearchError
 from .security import NotAllowedError, clip
 
 if TYPE_CHECKING:
@@ -34,13 +34,10 @@ log = logging.getLogger(__name__)
 
 
 def status_for(exc: EmbedsearchError) -> int:
-    if isinstance(exc, IndexBusyError):
-        return 409
-    if isinstance(exc, LLMUnreachableError):
-        return 502
+    """The error's category as an HTTP status (errors.HTTP_STATUS); 403 for what the server was not started to do."""
     if isinstance(exc, NotAllowedError):
         return 403
-    return 400 if exc.exit_code == 2 else 500  # exit code 1: damaged index, full disk
+    return HTTP_STATUS[exc.category]
 
 
 def one_line(exc: RequestValidationError) -> str:
@@ -68,7 +65,9 @@ def clipped_traceback(exc: BaseException, width: int = 300) -> str:
 def install(app: "FastAPI") -> None:
     async def embedsearch_error(request: "Request", exc: Exception) -> JSONResponse:
         assert isinstance(exc, EmbedsearchError)
-        return JSONResponse({"error": clip(str(exc), 400)}, status_code=status_for(exc))
+        from ..views import error_text
+
+        return JSONResponse({"error": clip(error_text(exc, "http"), 400)}, status_code=status_for(exc))
 
     async def validation_error(request: "Request", exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -27,7 +27,7 @@ from ..errors import EmbedsearchError, IndexBusyError
 from .security import clip
 
 if TYPE_CHECKING:
-    from ..index import Index
+    from ..operations import Index
 
 log = logging.getLogger(__name__)
 KEEP_JOBS = 20  # finished jobs remembered for their status URL
@@ -99,7 +99,7 @@ class IndexJobs:
         self._pool.shutdown(wait=True)
 
     def _run(self, job: Job) -> None:
-        from ..index import Interrupted
+        from ..operations import Interrupted
         from ..views import report_json
 
         def progress(phase: str, done: int, total: int, detail: str = "") -> None:

@@ -17,14 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
+from .. import operations as ops
 from ..errors import EmbedsearchError, IndexBusyError
 from .answers import Answers
 from .jobs import IndexJobs, Job
 from .security import Folders, clip
 
 if TYPE_CHECKING:
-    from ..answer import LLMConfig
-    from ..index import Index
+    from ..operations import Index, LLMConfig
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,8 +51,7 @@ class Service:
     def status(self) -> dict[str, Any]:
         index: dict[str, Any] = {"path": str(self.index.path), "exists": self.index.exists()}
         if index["exists"]:
-            index.update(self.index.status())
-            index["vector_store"].update(self.index.vector_status())
+            index.update(ops.status(self.index))
         return {"index": index, "llm": self.answers.describe(), "watch": self.watch_folders, "mcp": self.mcp}
 
     def start(self) -> None:

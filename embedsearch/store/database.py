@@ -43,6 +43,8 @@ from . import fts
 
 SCHEMA_VERSION = 2  # 2: chunk kind/language/text_hash, vector_log
 DB_NAME = "embedsearch.db"
+# The one write lock of an index directory, taken by `Index` and by a Milvus store repairing itself.
+LOCK_NAME = ".write.lock"
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ class Store:
         import sqlite_utils
 
         if self.read_only:
-            raise EmbedsearchError(f"index {self.directory} is read-only: it can be searched, not changed")
+            raise EmbedsearchError(f"index {self.directory} is read-only: it can be searched, not changed", category="state")
         conn = self.conn
         version = self.schema_version()
         if version == SCHEMA_VERSION:
@@ -640,7 +642,7 @@ def _translate(exc: sqlite3.Error, path: Path) -> EmbedsearchError:
             f"`embedsearch index FOLDER --rebuild --index {path.parent}`"
         )
     if "readonly" in low:
-        return EmbedsearchError(f"index {path.parent} is read-only: it can be searched, not changed")
+        return EmbedsearchError(f"index {path.parent} is read-only: it can be searched, not changed", category="state")
     if "locked" in low or "busy" in low:
         return EmbedsearchError(f"index {path.parent} is busy (another process holds it): try again in a moment")
     return EmbedsearchError(f"cannot use the index database {path}: {message}")

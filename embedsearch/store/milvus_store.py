@@ -481,7 +481,7 @@ class MilvusStore(VectorStore):
         """A search found no collection: rebuild it from SQLite when this process may write."""
         from filelock import FileLock, Timeout
 
-        from ..index import LOCK_NAME
+        from .database import LOCK_NAME
 
         what = f"the Milvus collection {self.collection} of index {self.db.directory} is missing"
         if self.db.read_only:
