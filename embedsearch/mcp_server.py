@@ -25,7 +25,6 @@ mcp` and `embedsearch serve` import it, never the CLI's cold path.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import functools
 import inspect
 import logging
@@ -35,7 +34,7 @@ import stat
 import sys
 import threading
 import time
-from contextlib import asynccontextmanager, closing, nullcontext
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, AsyncIterator, Callable, Mapping, Optional
 
 import anyio
@@ -365,7 +364,7 @@ class _Tools:
     @_tool_errors
     def status(self) -> Annotated[CallToolResult, StatusOut]:
         info = ops.status(self.index)
-        return _result(_status_text(info), info)
+        return _result("\n".join(f"{key}: {value}" for key, value in views.status_rows(info).items()), info)
 
 
 class _Progress:
@@ -461,22 +460,6 @@ def _truncate(doc: "DocumentText") -> "tuple[DocumentText, int | None]":
         kept.append(line[:MAX_DOCUMENT_CHARS])
         size += len(line) + 1
     return dataclasses.replace(doc, text="\n".join(kept), line_end=doc.line_start + len(kept) - 1), doc.line_end
-
-
-def _status_text(info: Mapping[str, Any]) -> str:
-    kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(info["kinds"].items()))
-    store = info["vector_store"]
-    last = info["last_indexed"]
-    rows = {
-        "Index": info["path"] + (" (read-only)" if info["read_only"] else ""),
-        "Documents": f"{info['documents']:,}",
-        "Passages": f"{info['chunks']:,}" + (f" ({kinds})" if kinds else ""),
-        "Model": f"{info['model']} ({info['dimension']}-d)" if info["model"] else "-",
-        "Vectors": f"{store['kind']}: {store.get('vectors', 0):,} vectors",
-        "Size": f"{info['size_bytes'] / 1e6:.1f} MB",
-        "Last indexed": datetime.datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M") if last else "never",
-    }
-    return "\n".join(f"{key}: {value}" for key, value in rows.items())
 
 
 # -- transports ------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ from .search import DEFAULT_MODE, KINDS, MAX_K, MODES  # noqa: F401 (re-exported
 
 if TYPE_CHECKING:
     from .index import Index, Interrupted  # noqa: F401
-    from .answer import LLM, AskStream, LLMConfig, choose_backend  # noqa: F401
+    from .answer import LLM, AskStream, LLMConfig  # noqa: F401
+    from .answer.backends import choose_backend  # noqa: F401
     from .answer.config import ENV_VARS as LLM_ENV_VARS  # noqa: F401
     from .config import config_path  # noqa: F401
     from .evaluate.runner import EvalResult, run as run_eval  # noqa: F401
@@ -180,6 +181,6 @@ def readable_suffixes() -> frozenset[str]:
 
 def config_path_for_help() -> str:
     """The config file's path as help texts show it (~ for the home directory)."""
-    from .config import config_path
+    from . import config
 
-    return str(config_path()).replace(str(Path.home()), "~", 1)
+    return str(config.config_path()).replace(str(Path.home()), "~", 1)

@@ -264,6 +264,34 @@ def skipped_lines(skipped: Sequence[tuple[str, str]]) -> list[str]:
     return lines
 
 
+def status_rows(info: dict[str, Any]) -> dict[str, str]:
+    """`status` as label -> value, for the CLI's table and MCP's text alike."""
+    import datetime
+
+    last = info["last_indexed"]
+    kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(info["kinds"].items()))
+    store = info["vector_store"]
+    return {
+        "Index": info["path"] + (" (read-only)" if info["read_only"] else ""),
+        "Documents": f"{info['documents']:,}",
+        "Passages": f"{info['chunks']:,}" + (f" ({kinds})" if kinds else ""),
+        "Model": f"{info['model']} ({info['dimension']}-d)" if info["model"] else "-",
+        "Vectors": f"{store['kind']}: {store.get('vectors', 0):,} vectors"
+        + (f" at {store['location']}" if store.get("location") and store["kind"] != "faiss" else ""),
+        "Size": size_text(info["size_bytes"]),
+        "Last indexed": datetime.datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M") if last else "never",
+    }
+
+
+def size_text(n: float) -> str:
+    """1,234 B, 12.3 KB, 4.5 MB, 1.2 GB."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
 def report_notes(report: IndexReport) -> list[str]:
     """What an index run did not read, a line each: skipped files, unread file types, symlinks out."""
     from .files import WalkStats

@@ -1,7 +1,6 @@
 """`embedsearch index FOLDER`, `embedsearch status` and `embedsearch get PATH[:LINES]`."""
 from __future__ import annotations
 
-import datetime
 import re
 from pathlib import Path
 from typing import Any, Optional
@@ -130,21 +129,10 @@ def status(index: Optional[Path] = IndexOption, json_: bool = JsonOption) -> Non
         return
     from rich.table import Table
 
+    from ..views import status_rows
+
     table = Table(show_header=False, box=None)
-    last = info["last_indexed"]
-    kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(info["kinds"].items()))
-    store = info["vector_store"]
-    rows = {
-        "Index": info["path"] + (" (read-only)" if info["read_only"] else ""),
-        "Documents": f"{info['documents']:,}",
-        "Passages": f"{info['chunks']:,}" + (f" ({kinds})" if kinds else ""),
-        "Model": f"{info['model']} ({info['dimension']}-d)" if info["model"] else "-",
-        "Vectors": f"{store['kind']}: {store.get('vectors', 0):,} vectors"
-        + (f" at {store['location']}" if store.get("location") and store["kind"] != "faiss" else ""),
-        "Size": _size(info["size_bytes"]),
-        "Last indexed": datetime.datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M") if last else "never",
-    }
-    for key, value in rows.items():
+    for key, value in status_rows(info).items():
         table.add_row(f"[bold]{key}[/]", value)
     console.print(table)
 
@@ -169,11 +157,3 @@ def get(
     if doc.note:  # on stderr: the text on stdout stays the document's
         note(doc.note, style="dim")
     typer.echo(doc.text)
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
