@@ -459,7 +459,7 @@ function trail(hit) {
 }
 
 function lineRef(hit) {
-  return hit.line_end > hit.line_start ? `${hit.location}-${hit.line_end}` : hit.location;
+  return hit.location; // "path:15-21", as the CLI and MCP show it
 }
 
 function remember(q) {
