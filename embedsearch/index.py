@@ -546,7 +546,8 @@ class Index:
     def get(self, path: str, line_start: int | None = None, line_end: int | None = None) -> DocumentText:
         """A document's text, or lines `line_start`-`line_end` of it (one line when no end is given).
 
-        `path` is the stored path, or any unique tail of it ("posts/llm.md"). The text comes from
+        `path` is the stored path, or any unique tail of it ("posts/llm.md"), or a hit's location
+        ("posts/llm.md:15-21", when no lines are given): the passage's lines. The text comes from
         the file as it is now, but only from the file that was indexed: a regular file, within
         the folder it was indexed from and its size limit, with the bytes that were indexed.
         Otherwise (the file is gone, changed, was swapped for a symlink to /etc/passwd, a FIFO
@@ -556,7 +557,15 @@ class Index:
         import json
 
         store = self._require()
-        row = self._find_document(path)
+        try:
+            row = self._find_document(path)
+        except EmbedsearchError:
+            from .views import parse_location
+
+            where, first_line, last_line = parse_location(path)
+            if line_start is not None or line_end is not None or first_line is None:
+                raise
+            row, line_start, line_end = self._find_document(where), first_line, last_line
         doc_path: str = row["path"]
         from . import files
 

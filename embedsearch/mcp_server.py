@@ -77,8 +77,8 @@ may hold the answer. It is fast (tens of milliseconds): if the first results mis
 with other words (the user's own terms, or Korean) rather than giving up. Most posts are Korean;
 queries may be in any language (an English query finds Korean passages by meaning).
 
-Returns up to k passages, each with `location` (path:line; pass it to `get` to read the lines
-around it or the whole post), title > heading, score, and the passage text with a snippet. When
+Returns up to k passages, each with `location` (path:start-end; pass it to `get` to read the
+passage's lines, or its `path` for the whole post), title > heading, score, and the passage text with a snippet. When
 `relevant` is false the passage is only the nearest there is, not a real match: say the notes
 don't seem to cover the question rather than stretching it."""
 
@@ -141,13 +141,13 @@ class HitOut(TypedDict):
     path: str  # the stored (absolute) path
     line_start: int
     line_end: int
-    location: str  # path:line, relative to the server's working directory when inside it
+    location: str  # path:start-end (path:line for one line), relative to the working directory when inside it
     title: str
     heading: str  # markdown heading path, "# A > ## B"
     kind: str  # prose or code
     language: Optional[str]
     text: str
-    also: list[str]  # other path:line places the same paragraph appears
+    also: list[str]  # other path:start-end places the same paragraph appears
     snippet: NotRequired[str]
     highlights: NotRequired[list[list[int]]]
     relevant: NotRequired[bool]

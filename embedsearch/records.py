@@ -74,12 +74,14 @@ class Hit:
     relevant: bool | None = None
     kind: str = "prose"  # "prose" or "code"
     language: str = ""  # a code passage's language, when known
-    # the same paragraph elsewhere (an author's reused text): "path:line" of each other copy
+    # the same paragraph elsewhere (an author's reused text): "path:start-end" of each other copy
     also: list[str] = field(default_factory=list)
 
     @property
     def location(self) -> str:
-        return f"{self.path}:{self.line_start}"
+        """'path:15-21' (or 'path:15' for one line): what `Index.get` reads back as the passage."""
+        end = f"-{self.line_end}" if self.line_end > self.line_start else ""
+        return f"{self.path}:{self.line_start}{end}"
 
 
 @dataclass

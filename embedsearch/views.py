@@ -2,7 +2,7 @@
 and index runs, shared by the CLI, the HTTP server and the MCP server.
 
 Plain text reads like ripgrep's or qmd's results, which suit passages better than a table: a
-header line per hit (`1. path:line  score  title > heading`) and the snippet under it, indented
+header line per hit (`1. path:15-21  score  title > heading`) and the snippet under it, indented
 and wrapped by display width, so Korean (two columns a syllable) is wrapped between words, never
 cut. Paths under the working directory are shown relative to it.
 """
@@ -46,6 +46,11 @@ def parse_location(location: str) -> tuple[str, int | None, int | None]:
 
 def span(line_start: int, line_end: int) -> str:
     return f"{line_start}" if line_end == line_start else f"{line_start}-{line_end}"
+
+
+def hit_location(hit: Hit) -> str:
+    """'posts/a.md:15-21': the passage's lines, which `get` reads back whole (a first line alone read one)."""
+    return f"{display_path(hit.path)}:{span(hit.line_start, hit.line_end)}"
 
 
 def heading_trail(heading: str) -> str:
@@ -167,13 +172,13 @@ def hit_json(hit: Hit, *, query: str = "", explain: bool = False) -> dict[str, A
         "path": hit.path,
         "line_start": hit.line_start,
         "line_end": hit.line_end,
-        "location": f"{display_path(hit.path)}:{hit.line_start}",
+        "location": hit_location(hit),
         "title": hit.title,
         "heading": hit.heading,
         "kind": hit.kind,
         "language": hit.language or None,
         "text": hit.text,
-        "also": [f"{display_path(p)}:{line}" for p, line in (a.rsplit(":", 1) for a in hit.also)],
+        "also": [f"{display_path(p)}:{lines}" for p, lines in (a.rsplit(":", 1) for a in hit.also)],
     }
     if query:
         out["snippet"], spans = snippet(hit.text, query)
@@ -333,11 +338,11 @@ def error_text(exc: BaseException, front_end: str = "cli") -> str:
 # -- plain text -----------------------------------------------------------------------------
 
 def hit_header(hit: Hit) -> str:
-    """'1. path:line  0.912  title > heading' (the score marked '?' when not backed as relevant)."""
+    """'1. path:15-21  0.912  title > heading' (the score marked '?' when not backed as relevant)."""
     score = f"{hit.score:.3f}" + ("?" if hit.relevant is False else "")
     kind = f"  [{hit.language or 'code'}]" if hit.kind == "code" else ""
     trail = source_trail(hit.title, hit.heading, hit.path)
-    return f"{hit.rank}. {display_path(hit.path)}:{hit.line_start}  {score}{kind}  {trail}".rstrip()
+    return f"{hit.rank}. {hit_location(hit)}  {score}{kind}  {trail}".rstrip()
 
 
 def hits_text(hits: Sequence[Hit], query: str = "", width: int = 80) -> str:

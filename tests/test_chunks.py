@@ -144,16 +144,60 @@ def test_code_and_prose_are_never_merged_and_code_carries_its_introduction(count
         ("prose", ""), ("code", "python"), ("prose", ""), ("code", ""), ("prose", "")
     ]
     chunks = make_chunks(paragraphs, count)
-    assert [c.kind for c in chunks] == ["prose", "code", "prose", "code", "prose"]
-    code = chunks[1]
-    assert code.language == "python"
-    # the sentence before the block travels with it: in its text and its line span
-    assert code.text == "다음과 같이 구현합니다:\nfrom sklearn.metrics import pairwise_distances\n" \
-                        "dist = pairwise_distances(x, metric='cosine')"
-    assert (code.line_start, code.line_end) == (3, 7)  # to the code's last line (the fence is not code)
-    assert chunks[0].text == "문서 간 거리를 먼저 계산합니다. 다음과 같이 구현합니다:"  # and stays in the prose
-    assert chunks[3].text.startswith("결과는 다음과 같습니다.\n[[0.") and chunks[3].line_start == 10
-    assert chunks[3].embed_text.startswith("구현\n결과는")  # the heading path is context for code too
+    assert [c.kind for c in chunks] == ["prose", "code", "prose"]
+    prose, code, last = chunks
+    # the last sentence of a longer paragraph stays in it (one line, one passage) ...
+    assert prose.text == "문서 간 거리를 먼저 계산합니다. 다음과 같이 구현합니다:" and (prose.line_start, prose.line_end) == (3, 3)
+    # ... and is embedded above the code, after the heading path, as its context
+    assert code.embed_text.startswith("구현\n다음과 같이 구현합니다:\nfrom sklearn.metrics")
+    assert code.language == "python" and code.line_start == 6  # the code's first line (the fence is not code)
+    # a paragraph that is only the introducing sentence is the code's: in its text and lines, and no
+    # passage of its own; the short blocks before and after it read on as one passage
+    assert code.text == ("from sklearn.metrics import pairwise_distances\ndist = pairwise_distances(x, metric='cosine')"
+                         "\n\n결과는 다음과 같습니다.\n[[0.   0.85 0.91]\n [0.85 0.   0.97]]")
+    assert code.line_end == 13
+    assert not any("결과는" in c.text for c in chunks if c.kind == "prose")
+    assert (last.line_start, last.line_end) == (15, 15)
+
+
+INTRODUCED = """# 실행
+
+첫 문단은 설명입니다. 여러 문장이 있습니다. 이 글은 토크나이저를 다룹니다.
+
+다음과 같이 실행합니다:
+
+```python
+tokens = tokenizer.tokenize("안녕하세요 반갑습니다 오늘은 토크나이저를 실행해 보겠습니다")
+print(len(tokens), tokens[:10])
+```
+
+결과를 보면 토큰이 나뉘어 있습니다. 마지막 문장이 코드를 소개합니다:
+
+```python
+for token in tokens:
+    print(token, tokenizer.convert_tokens_to_ids(token))
+```
+"""
+
+
+def test_each_line_is_in_one_passage_only(count) -> None:
+    """A code block's introduction was also a passage of its own (or the end of one) on the same
+    line: a search then showed one place twice (1,389 overlapping pairs of passages on lovit)."""
+    _, _, paragraphs = parse(INTRODUCED, "run.md")
+    chunks = make_chunks(paragraphs, count)
+    assert [(c.kind, c.line_start, c.line_end) for c in chunks] == [
+        ("prose", 3, 3), ("code", 5, 9), ("prose", 12, 12), ("code", 15, 16)
+    ]
+    first_code, second_code = chunks[1], chunks[3]
+    assert first_code.text.startswith("다음과 같이 실행합니다:\ntokens = ")
+    assert "\n마지막 문장이 코드를 소개합니다:\nfor token" in second_code.embed_text
+    assert second_code.text.startswith("for token")
+    spans = [(c.line_start, c.line_end) for c in chunks]
+    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:]))
+    lines = INTRODUCED.split("\n")
+    for c in chunks:  # every line of a passage is on its lines
+        shown = "\n".join(lines[c.line_start - 1 : c.line_end])
+        assert all(line.strip() in shown for line in c.text.split("\n")), c
 
 
 def test_short_code_merges_with_code_only(count) -> None:
@@ -165,9 +209,9 @@ def test_short_code_merges_with_code_only(count) -> None:
     ]
     chunks = make_chunks(paragraphs, count)
     assert [(c.kind, c.language, c.line_start, c.line_end) for c in chunks] == [
-        ("prose", "", 1, 1), ("code", "python", 1, 5), ("prose", "", 7, 7)
+        ("code", "python", 1, 5), ("prose", "", 7, 7)
     ]
-    assert chunks[1].text == "짧은 설명.\nprint(x)\n\n[1, 2, 3]"
+    assert chunks[0].text == "짧은 설명.\nprint(x)\n\n[1, 2, 3]"  # the one-sentence introduction is the code's
 
 
 def test_long_code_is_split_at_lines_with_exact_line_numbers(count) -> None:

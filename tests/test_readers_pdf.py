@@ -142,7 +142,10 @@ def test_index_search_and_get_a_page(paper: Path, tmp_path: Path) -> None:
     # The page without text (page 3) is named in the report, not silently left out.
     assert any("page 3 not indexed" in str(item) for item in report["skipped"]), report["skipped"]
     hits = [json.loads(line) for line in run("search", "트랜스포머 어텐션 번역", "--index", ix, "-k", "1").stdout.splitlines()]
-    assert hits[0]["location"].endswith("paper.pdf#page=2:1")
+    assert hits[0]["location"].endswith("paper.pdf#page=2:1-2")
+    passage = run("get", hits[0]["location"], "--index", ix)  # a page's passage, read back by its location
+    assert passage.returncode == 0, passage.stderr
+    assert all(line.strip() in passage.stdout for line in hits[0]["text"].split("\n"))
     got = run("get", "paper.pdf#page=2", "--index", ix)
     assert got.returncode == 0, got.stderr
     assert "트랜스포머는 어텐션만으로 문장을 번역한다" in got.stdout

@@ -187,7 +187,7 @@ def test_a_filter_changes_the_results(page: Page, site: str) -> None:
 def test_text_from_the_index_is_shown_never_run(page: Page, site: str) -> None:
     page.open(site)
     hits = page.search("HTML tags markup literally")
-    snippet = hits[0].find_element(page.By.CSS_SELECTOR, ".snippet").text
+    snippet = hits[0].find_element(page.By.CSS_SELECTOR, ".snippet, pre.code").text  # the reader takes it for code
     assert '<img src=x onerror="window.__pwned=1">' in snippet and "<script>" in snippet
     assert page.js("return window.__pwned") is None
     assert not page.all("#results img, #results script")
@@ -269,3 +269,118 @@ def test_a_token_is_asked_for_once_per_tab(page: Page, server_index_template: Pa
         finally:
             page.js("sessionStorage.clear()")
             live.stop()
+
+
+# -- code as code, and sources that were only retrieved ----------------------------------------
+
+CODE_POST = """---
+title: 토크나이저 실행기
+---
+# 토크나이저 실행
+
+서브워드 토크나이저는 사전에 없는 단어도 조각으로 나눕니다. 형태소 분석기와 달리 학습한 어휘만 씁니다.
+
+다음과 같이 실행합니다:
+
+```python
+tokens = tokenizer.tokenize("형태소 분석기 대신 서브워드 토크나이저를 실행하면 사전에 없는 단어도 조각으로 나뉩니다", add_special_tokens=True, max_length=512, truncation=True)
+for token in tokens:
+    print(token, tokenizer.convert_tokens_to_ids(token))
+```
+"""
+
+
+@pytest.fixture(scope="module")
+def code_site(web_home: Path) -> Iterator[str]:
+    from embedsearch.answer import LLMConfig
+    from embedsearch.server import create_app
+
+    posts = web_home / "code-posts"
+    posts.mkdir()
+    (posts / "tokenizer.md").write_text(CODE_POST, encoding="utf-8")
+    with Index(web_home / "code-index", create=True) as ix:
+        ix.add(posts)
+        live = ThreadServer(create_app(ix, llm_config=LLMConfig(backend="none")))
+        try:
+            yield live.url
+        finally:
+            live.stop()
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path} is no PNG"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+CODE_BOX = """
+const pre = arguments[0], style = getComputedStyle(pre), box = pre.getBoundingClientRect();
+return {tag: pre.tagName, code: pre.querySelector('code') && pre.querySelector('code').className,
+        language: pre.dataset.language, font: style.fontFamily, whiteSpace: style.whiteSpace,
+        text: pre.textContent, left: box.left, right: box.right, scrolls: pre.scrollWidth > pre.clientWidth,
+        overflowX: style.overflowX, inner: window.innerWidth, dpr: window.devicePixelRatio,
+        page: document.documentElement.scrollWidth};
+"""
+
+
+@pytest.mark.parametrize("width,height", [(1280, 900), PHONE], ids=["desktop", "phone"])
+def test_code_is_shown_as_code(page: Page, code_site: str, width: int, height: int) -> None:
+    page.driver.set_window_size(width, height)
+    try:
+        page.open(code_site)
+        hits = page.search("서브워드 토크나이저 실행 코드")
+        code_hits = [h for h in hits if h.find_elements(page.By.CSS_SELECTOR, "pre.code")]
+        assert code_hits, [h.text for h in hits]
+        box = page.js(CODE_BOX, code_hits[0].find_element(page.By.CSS_SELECTOR, "pre.code"))
+        assert box["tag"] == "PRE" and box["code"] == "language-python" and box["language"] == "python"
+        assert "monospace" in box["font"] and box["whiteSpace"] == "pre"
+        # its lines and indentation, not flattened into one paragraph
+        assert "\n    print(token, tokenizer.convert_tokens_to_ids(token))" in box["text"]
+        assert box["inner"] == width
+        assert 0 <= box["left"] and box["right"] <= box["inner"]  # inside the window ...
+        assert box["page"] <= box["inner"]  # ... and so is everything else
+        assert box["scrolls"] and box["overflowX"] == "auto"  # the long line scrolls in its box
+        # prose results stay paragraphs
+        assert all(p.tag_name == "p" for p in page.all("#results .hit .snippet"))
+        shot = page.shot(f"code-{'desktop' if width > 600 else 'phone'}", full=False)
+        assert shot.stat().st_size > 1000
+        assert _png_size(shot)[0] == round(width * box["dpr"])
+    finally:
+        page.driver.set_window_size(1280, 900)
+
+
+# The server's answer, as an LLM that cited nothing would stream it: the page's own /api/ask
+# replaced in the browser, the passages taken from the real /api/search.
+UNCITED_ASK = """
+const real = window.fetch;
+window.fetch = async (url, options) => {
+  if (!String(url).startsWith("/api/ask")) return real(url, options);
+  const question = JSON.parse(options.body).question;
+  const found = await (await real(`/api/search?q=${encodeURIComponent(question)}`)).json();
+  const passages = found.hits.map((hit, i) => ({...hit, number: i + 1}));
+  const text = "글에는 그런 내용이 없습니다.";
+  const events = [["passages", {passages}], ["token", {text}],
+    ["answer", {question, answer: text, citations: [], passages, model: "test", timings: {}, dropped_passages: 0}]];
+  const body = events.map(([e, d]) => `event: ${e}\\ndata: ${JSON.stringify(d)}\\n\\n`).join("");
+  return new Response(body, {status: 200, headers: {"Content-Type": "text/event-stream"}});
+};
+"""
+
+
+def test_sources_say_when_the_answer_cited_none(page: Page, code_site: str) -> None:
+    page.open(code_site)
+    page.query("토크나이저는 어떻게 실행하나요?")
+    page.find("#ask-button").click()  # no LLM on this server: the retrieved passages, said so
+    page.wait(lambda d: page.find("#answer").get_attribute("data-state") == "done")
+    assert page.find("#sources-title").text == "찾은 글" and not page.find("#sources-note").text
+    assert page.all("#sources pre.code code.language-python")  # code as code among the sources too
+
+    page.js(UNCITED_ASK)
+    page.find("#ask-button").click()
+    page.wait(lambda d: page.find("#answer").get_attribute("data-state") == "done"
+              and page.find("#answer-text").text)
+    assert page.find("#answer-text").text == "글에는 그런 내용이 없습니다."
+    assert page.find("#sources-title").text == "출처"
+    assert page.find("#sources-note").text == "답변이 인용한 글이 없습니다. 아래는 찾은 글입니다."
+    assert not page.all("#sources .source.cited")
+    page.shot("ask-uncited-ko")

@@ -114,10 +114,11 @@ def relative(path: str, root: Path) -> str:
 def hit_answers(q: Question, root: Path, hit) -> bool:
     if answers(q, root, hit.path, hit.line_start, hit.line_end, hit.text):
         return True
-    span = hit.line_end - hit.line_start
-    for place in hit.also:  # the same paragraph elsewhere: same text, same span length
-        path, _, line = place.rpartition(":")
-        if answers(q, root, path, int(line), int(line) + span, hit.text):
+    from embedsearch.views import parse_location
+
+    for place in hit.also:  # the same paragraph elsewhere: "path:start-end"
+        path, start, end = parse_location(place)
+        if start is not None and answers(q, root, path, start, end or start, hit.text):
             return True
     return False
 

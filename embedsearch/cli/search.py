@@ -71,7 +71,7 @@ def render_hits(hits: "list[Hit]", query: str, *, explain: bool = False, out: "C
     from rich.padding import Padding
     from rich.text import Text
 
-    from ..views import display_path, snippet, source_trail
+    from ..views import display_path, hit_location, snippet, source_trail
 
     out = out or console
     for i, hit in enumerate(hits):
@@ -79,7 +79,7 @@ def render_hits(hits: "list[Hit]", query: str, *, explain: bool = False, out: "C
             out.print()
         header = Text(overflow="fold")
         header.append(f"{hit.rank}. ", style="bold")
-        header.append(f"{display_path(hit.path)}:{hit.line_start}", style="cyan")
+        header.append(hit_location(hit), style="cyan")
         header.append(f"  {hit.score:.3f}" + ("?" if hit.relevant is False else ""),
                       style="dim" if hit.relevant is False else "green")
         if hit.kind == "code":

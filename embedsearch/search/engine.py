@@ -163,17 +163,28 @@ class SearchEngine:
 
     def _hits(self, ranked: list[tuple[int, float]], parts: dict[int, dict[str, float]], k: int,
               rows: dict | None = None) -> list[Hit]:
-        """Hits for the ranked ids, best first; a paragraph the author repeated appears once."""
+        """Hits for the ranked ids, best first; a paragraph the author repeated appears once, and
+        so does a place: a passage whose lines overlap a better hit's in the same file is left out.
+
+        Passages rarely share lines since chunks.py gives each line one passage (lovit: 1 pair
+        left of 1,389); the pieces of a long paragraph written on one line still do, and a hit's
+        location reads back its whole lines, so two such hits would be one place shown twice.
+        """
         if rows is None:  # hybrid and dense modes pass the rows the fusion read
             rows = self.db.chunk_rows([i for i, _ in ranked])
         hits: list[Hit] = []
         hashes: dict[str, Hit] = {}
+        spans: dict[str, list[tuple[int, int]]] = {}
         for i, score in ranked:
             row = rows.get(i)
             if row is None:  # deleted by a concurrent writer since the vector store was read
                 continue
             if row["text_hash"] and row["text_hash"] in hashes:
                 continue
+            taken = spans.setdefault(row["path"], [])
+            if any(start <= row["line_end"] and row["line_start"] <= end for start, end in taken):
+                continue
+            taken.append((row["line_start"], row["line_end"]))
             hit = Hit(score=score, text=row["text"], path=row["path"], line_start=row["line_start"],
                       line_end=row["line_end"], heading=row["heading"], title=row["title"], chunk_id=i,
                       rank=len(hits) + 1, scores=parts.get(i, {}), kind=row["kind"], language=row["language"])
@@ -184,5 +195,8 @@ class SearchEngine:
                 break
         for h, places in self.db.copies(list(hashes)).items():
             hit = hashes[h]
-            hit.also = [f"{path}:{line}" for cid, path, line in places if cid != hit.chunk_id]
+            # the same text, so the same number of lines: each copy's range, as the hit's location
+            length = hit.line_end - hit.line_start
+            hit.also = [f"{path}:{line}-{line + length}" if length else f"{path}:{line}"
+                        for cid, path, line in places if cid != hit.chunk_id]
         return hits

@@ -11,6 +11,7 @@ const TEXT = {
     kind: "종류", kindAny: "전체", kindProse: "글", kindCode: "코드",
     path: "경로 (glob)", tag: "태그", k: "개수",
     answer: "답변", sources: "출처", prompt: "LLM에 보낼 프롬프트",
+    uncited: "답변이 인용한 글이 없습니다. 아래는 찾은 글입니다.", retrieved: "찾은 글",
     searching: "찾는 중…", waiting: "LLM이 읽는 중…", writing: "쓰는 중…",
     results: (n) => `결과 ${n}개`,
     noResults: "찾은 글이 없습니다.",
@@ -35,6 +36,7 @@ const TEXT = {
     kind: "Kind", kindAny: "Any", kindProse: "Prose", kindCode: "Code",
     path: "Path (glob)", tag: "Tag", k: "Results",
     answer: "Answer", sources: "Sources", prompt: "The prompt for the LLM",
+    uncited: "The answer cited none; these were retrieved.", retrieved: "Retrieved passages",
     searching: "Searching…", waiting: "The LLM is reading…", writing: "Writing…",
     results: (n) => (n === 1 ? "1 result" : `${n} results`),
     noResults: "No passages found.",
@@ -190,9 +192,21 @@ function hitItem(hit) {
   const score = el("span", "score", hit.score.toFixed(3));
   if (hit.relevant === false) score.classList.add("weak");
   head.append(score);
-  li.append(head, highlighted(hit.snippet || flat(hit.text), hit.highlights || []));
+  li.append(head, passage(hit));
   li.append(footer(hit));
   return li;
+}
+
+// A passage as the reader knows it: prose as a paragraph with the query's terms marked, code as
+// code (its lines and indentation kept, scrolled sideways rather than wrapped or flattened).
+function passage(hit) {
+  if (hit.kind !== "code") return highlighted(hit.snippet || flat(hit.text), hit.highlights || []);
+  const pre = el("pre", "code");
+  const code = el("code", hit.language ? `language-${hit.language}` : "", hit.text);
+  if (hit.language) pre.dataset.language = hit.language;
+  pre.tabIndex = 0; // a scrollable region is reachable from the keyboard
+  pre.append(code);
+  return pre;
 }
 
 function footer(hit) {
@@ -300,6 +314,10 @@ function finish(answer) {
   }
   const cited = new Set(answer.citations.map((c) => c.number));
   for (const item of $("sources").children) item.classList.toggle("cited", cited.has(Number(item.dataset.n)));
+  // as the CLI does: the list is what was retrieved, not what the answer rests on
+  const title = $("sources-title");
+  if (answer.answer === null) title.textContent = t("retrieved");
+  $("sources-note").textContent = answer.answer !== null && !cited.size && answer.passages.length ? t("uncited") : "";
   const parts = [];
   if (answer.model) parts.push(answer.model);
   if (answer.timings.first_token !== undefined) parts.push(t("firstToken", answer.timings.first_token.toFixed(1)));
@@ -326,6 +344,8 @@ function resetAnswer() {
   $("prompt").hidden = true;
   $("sources").replaceChildren();
   $("sources-title").hidden = true;
+  $("sources-title").textContent = t("sources");
+  $("sources-note").textContent = "";
   $("results-section").hidden = true;
 }
 
@@ -413,7 +433,7 @@ function showSources(passages) {
     const details = el("details");
     const summary = el("summary");
     summary.append(el("span", "number", `[${hit.number}]`), el("span", "trail", trail(hit)));
-    details.append(summary, highlighted(hit.snippet || flat(hit.text), hit.highlights || []), footer(hit));
+    details.append(summary, passage(hit), footer(hit));
     li.append(details);
     return li;
   }));
@@ -459,7 +479,7 @@ function trail(hit) {
 }
 
 function lineRef(hit) {
-  return hit.line_end > hit.line_start ? `${hit.location}-${hit.line_end}` : hit.location;
+  return hit.location; // "path:15-21", as the CLI and MCP show it
 }
 
 function remember(q) {
