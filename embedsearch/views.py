@@ -337,12 +337,35 @@ def error_text(exc: BaseException, front_end: str = "cli") -> str:
 
 # -- plain text -----------------------------------------------------------------------------
 
+def hit_header_parts(hit: Hit) -> list[tuple[str, str]]:
+    """A hit's header as (text, role) pieces: the terminal styles each role, plain text joins them.
+
+    Roles: rank, location, score (or doubtful: not backed as relevant, marked '?'), kind, trail.
+    """
+    doubtful = hit.relevant is False
+    parts = [(f"{hit.rank}. ", "rank"), (hit_location(hit), "location"),
+             (f"  {hit.score:.3f}" + ("?" if doubtful else ""), "doubtful" if doubtful else "score")]
+    if hit.kind == "code":
+        parts.append((f"  [{hit.language or 'code'}]", "kind"))
+    trail = source_trail(hit.title, hit.heading, hit.path)
+    if trail:
+        parts.append((f"  {trail}", "trail"))
+    return parts
+
+
 def hit_header(hit: Hit) -> str:
     """'1. path:15-21  0.912  title > heading' (the score marked '?' when not backed as relevant)."""
-    score = f"{hit.score:.3f}" + ("?" if hit.relevant is False else "")
-    kind = f"  [{hit.language or 'code'}]" if hit.kind == "code" else ""
-    trail = source_trail(hit.title, hit.heading, hit.path)
-    return f"{hit.rank}. {hit_location(hit)}  {score}{kind}  {trail}".rstrip()
+    return "".join(text for text, _ in hit_header_parts(hit))
+
+
+def also_text(hit: Hit) -> str:
+    """'also: b.md:3-4, c.md:10-11': where else the same paragraph appears ("" when nowhere)."""
+    return "also: " + ", ".join(display_path(a) for a in hit.also) if hit.also else ""
+
+
+def scores_text(hit: Hit) -> str:
+    """'dense 0.812, lexical 3.100, fused 0.913' (--explain); '-' for a retriever that missed it."""
+    return ", ".join(f"{name} {'-' if v is None else f'{v:.3f}'}" for name, v in clean_scores(hit.scores).items())
 
 
 def hits_text(hits: Sequence[Hit], query: str = "", width: int = 80) -> str:
@@ -353,7 +376,7 @@ def hits_text(hits: Sequence[Hit], query: str = "", width: int = 80) -> str:
         text, _ = snippet(hit.text, query)
         lines += wrap(text, width, first=INDENT, indent=INDENT)
         if hit.also:
-            lines += wrap("also: " + ", ".join(display_path(a) for a in hit.also), width, first=INDENT, indent=INDENT)
+            lines += wrap(also_text(hit), width, first=INDENT, indent=INDENT)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

@@ -28,6 +28,7 @@ LAYERS: list[set[str]] = [
     {"answer"},
     {"index"},
     {"evaluate"},
+    {"settings"},  # resolves the LLM's settings too (answer/config.py)
     {"operations"},
     {"watch", "mcp_server"},
     {"server"},

@@ -62,6 +62,11 @@ def search(
     render_hits(hits, query, explain=explain)
 
 
+# views.hit_header_parts' roles, as a terminal shows them
+HEADER_STYLES = {"rank": "bold", "location": "cyan", "score": "green", "doubtful": "dim", "kind": "magenta",
+                 "trail": "bold"}
+
+
 def render_hits(hits: "list[Hit]", query: str, *, explain: bool = False, out: "Console | None" = None) -> None:
     """Hits for a terminal: a header line each, the snippet indented under it, query terms highlighted.
 
@@ -71,22 +76,15 @@ def render_hits(hits: "list[Hit]", query: str, *, explain: bool = False, out: "C
     from rich.padding import Padding
     from rich.text import Text
 
-    from ..views import display_path, hit_location, snippet, source_trail
+    from ..views import also_text, hit_header_parts, scores_text, snippet
 
     out = out or console
     for i, hit in enumerate(hits):
         if i:
             out.print()
         header = Text(overflow="fold")
-        header.append(f"{hit.rank}. ", style="bold")
-        header.append(hit_location(hit), style="cyan")
-        header.append(f"  {hit.score:.3f}" + ("?" if hit.relevant is False else ""),
-                      style="dim" if hit.relevant is False else "green")
-        if hit.kind == "code":
-            header.append(f"  [{hit.language or 'code'}]", style="magenta")
-        trail = source_trail(hit.title, hit.heading, hit.path)
-        if trail:
-            header.append(f"  {trail}", style="bold")
+        for text, role in hit_header_parts(hit):
+            header.append(text, style=HEADER_STYLES[role])
         out.print(header)
         text, spans = snippet(hit.text, query)
         body = Text(text, overflow="fold")
@@ -94,10 +92,6 @@ def render_hits(hits: "list[Hit]", query: str, *, explain: bool = False, out: "C
             body.stylize("bold yellow", start, end)
         out.print(Padding(body, (0, 0, 0, 3)))
         if hit.also:
-            out.print(Padding(Text("also: " + ", ".join(display_path(a) for a in hit.also), style="dim",
-                                   overflow="fold"), (0, 0, 0, 3)))
+            out.print(Padding(Text(also_text(hit), style="dim", overflow="fold"), (0, 0, 0, 3)))
         if explain and hit.scores:
-            from ..views import clean_scores
-
-            parts = ", ".join(f"{name} {'-' if v is None else f'{v:.3f}'}" for name, v in clean_scores(hit.scores).items())
-            out.print(Padding(Text(parts, style="dim", overflow="fold"), (0, 0, 0, 3)))
+            out.print(Padding(Text(scores_text(hit), style="dim", overflow="fold"), (0, 0, 0, 3)))

