@@ -12,13 +12,13 @@ every backend:
 - `search(vector, k, filter)` under a read lock, `upsert`/`delete`/`sync` under a write lock, so
   a server's search threads and its watcher never see a half-applied change.
 
-Backends are registered by name (`register("faiss", "module:Class")`) and chosen when an index is
-created (`--vector-store faiss` or `milvus:URI`); the choice is recorded in the index's meta and
-an index can't be opened with another store.
+Backends are registered by name in `VECTOR_STORES` (`register("faiss", "module:Class")`, or an
+entry point in the group `embedsearch.vector_stores`: see embedsearch/registry.py) and chosen when
+an index is created (`--vector-store faiss` or `milvus:URI`); the choice is recorded in the
+index's meta and an index can't be opened with another store.
 """
 from __future__ import annotations
 
-import importlib
 import threading
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
@@ -26,40 +26,41 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import EmbedsearchError
+from ..registry import Registry
 
 if TYPE_CHECKING:
     from .database import Filter, Store, VectorRow
 
 DEFAULT = "faiss"
-_BACKENDS: dict[str, str] = {
-    "faiss": "embedsearch.store.faiss_store:FaissStore",
-    "milvus": "embedsearch.store.milvus_store:MilvusStore",
-}
+VECTOR_STORES: "Registry[type[VectorStore]]" = Registry("vector store", "embedsearch.vector_stores",
+                                                       hint=" (e.g. milvus:URI)")
 
 
-def register(name: str, target: str) -> None:
-    """Make a backend available as `--vector-store name[:location]`; target is "module:Class"."""
-    _BACKENDS[name] = target
+def register(name: str, target: "type[VectorStore] | str") -> None:
+    """Make a backend available as `--vector-store name[:location]`; target is the class or "module:Class"."""
+    VECTOR_STORES.register(name, target)
 
 
 def names() -> list[str]:
-    return sorted(_BACKENDS)
+    return VECTOR_STORES.names()
 
 
 def parse_spec(spec: str | None) -> tuple[str, str]:
     """"faiss" -> ("faiss", ""); "milvus:./x.db" -> ("milvus", "./x.db"). Unknown names are an error."""
     spec = (spec or DEFAULT).strip()
     name, _, location = spec.partition(":")
-    name = name.lower()
-    if name not in _BACKENDS:
-        raise EmbedsearchError(f"unknown vector store {spec!r}: use one of {', '.join(names())} (e.g. milvus:URI)")
-    return name, location
+    entry = VECTOR_STORES.entry(name)
+    if entry is None:
+        raise VECTOR_STORES.unknown(spec)
+    return entry.name, location
 
 
 def backend_class(name: str) -> type["VectorStore"]:
-    module, _, attr = _BACKENDS[name].partition(":")
-    return getattr(importlib.import_module(module), attr)
+    return VECTOR_STORES.get(name)
+
+
+register("faiss", "embedsearch.store.faiss_store:FaissStore")
+register("milvus", "embedsearch.store.milvus_store:MilvusStore")
 
 
 def open_store(spec: str, db: "Store", dim: int) -> "VectorStore":
