@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Sequence
 
 import numpy as np
 
+from ..errors import ModelMismatchError
 from ..registry import Registry
 
 if TYPE_CHECKING:
@@ -182,6 +183,8 @@ class VectorStore(ABC):
     def upsert(self, rows: "list[VectorRow]") -> None:
         """Add vectors, replacing any with the same ids."""
         if rows:
+            for row in rows:
+                self._check_dim(row.vector, "vector")
             with self._lock.write():
                 self._upsert(rows)
             self.stats["upserted"] += len(rows)
@@ -198,8 +201,16 @@ class VectorStore(ABC):
         if k <= 0:
             return []
         query = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(-1))
+        self._check_dim(query, "query vector")
         with self._lock.read():
             return self._search(query, k, flt or None)
+
+    def _check_dim(self, vector: np.ndarray, what: str) -> None:
+        """The same one-line error from every store for a vector of another model: FAISS failed
+        with a bare AssertionError, Milvus Lite with a matmul error and a logged traceback."""
+        if vector.size != self.dim:
+            raise ModelMismatchError(f"{what} has {vector.size} dimensions but the {self.name} store holds "
+                                     f"{self.dim}: it was made with another model")
 
     def count(self) -> int:
         with self._lock.read():
