@@ -78,6 +78,8 @@ class Registry(Generic[T]):
 
         A later registration of a name or an alias takes it over. For a part given as an object,
         `aliases` defaults to the ones it carries (`aliases_of`)."""
+        if not isinstance(target, str) and self._prepare is not None:
+            target = self._prepare(target)
         return self._add(Entry(self._fold(name), target, self._alias_tuple(target, aliases), dict(meta)), claim=True)
 
     def unregister(self, name: str) -> Entry[T] | None:

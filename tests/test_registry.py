@@ -187,3 +187,15 @@ def test_an_installed_package_adds_a_reader_model_store_and_backend(site: Path, 
     wrong = run("index", str(posts), "--index", str(tmp_path / "ix2"), "--vector-store", "qdrant:x")
     assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
     assert "unknown vector store 'qdrant:x': use one of demo-flat, faiss, milvus" in " ".join(wrong.stderr.split())
+
+
+def test_what_a_store_name_resolves_to_must_be_a_vector_store() -> None:
+    from embedsearch.store import VECTOR_STORES, open_store
+
+    VECTOR_STORES.register("not-a-store", "builtins:len")
+    try:
+        with pytest.raises(EmbedsearchError, match=r"^vector store <built-in function len> is not a subclass"):
+            open_store("not-a-store", None, 8)  # type: ignore[arg-type]
+    finally:
+        VECTOR_STORES.unregister("not-a-store")
+    assert "not-a-store" not in VECTOR_STORES.names()

@@ -26,15 +26,24 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import ModelMismatchError
+from ..errors import EmbedsearchError, ModelMismatchError
 from ..registry import Registry
 
 if TYPE_CHECKING:
     from .database import Filter, Store, VectorRow
 
 DEFAULT = "faiss"
+
+
+def _store_class(part: Any) -> "type[VectorStore]":
+    """What a name resolves to must be a VectorStore class (a plugin's mistake is one line)."""
+    if not (isinstance(part, type) and issubclass(part, VectorStore)):
+        raise EmbedsearchError(f"vector store {part!r} is not a subclass of embedsearch.store.VectorStore")
+    return part
+
+
 VECTOR_STORES: "Registry[type[VectorStore]]" = Registry("vector store", "embedsearch.vector_stores",
-                                                       hint=" (e.g. milvus:URI)")
+                                                       hint=" (e.g. milvus:URI)", prepare=_store_class)
 
 
 def register(name: str, target: "type[VectorStore] | str") -> None:
