@@ -71,3 +71,7 @@ class DiskFullError(EmbedsearchError):
     """A write failed for lack of space; what was committed before stays."""
 
     category = "fault"
+
+
+class UnknownNameError(EmbedsearchError):
+    """A name no registry knows (a vector store, an LLM backend, ...); the message lists the known ones."""

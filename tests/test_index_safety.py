@@ -317,4 +317,4 @@ def test_a_reader_registered_after_import_is_walked_to(tmp_path: Path) -> None:
             report = ix.add(posts)
             assert report.new == 1 and report.unread == {}
     finally:
-        registry._READERS.pop(UNREAD, None)
+        registry.READERS.unregister(UNREAD)

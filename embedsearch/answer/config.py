@@ -19,9 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from ..config import config_path, config_section
-from ..errors import EmbedsearchError
+from ..errors import EmbedsearchError, UnknownNameError
 
-BACKENDS = ("auto", "openai", "llama", "extractive", "none")
+
+def backends() -> list[str]:
+    """What `backend` may be: "auto" and every registered LLM backend (answer/backends)."""
+    from .backends import LLM_BACKENDS
+
+    return ["auto", *LLM_BACKENDS.names()]
+
 
 # environment variable -> LLMConfig field
 ENV_VARS: dict[str, str] = {
@@ -41,7 +47,7 @@ API_KEY_VARS = ("EMBEDSEARCH_LLM_API_KEY", "OPENAI_API_KEY")
 class LLMConfig:
     """Everything needed to reach an LLM and sample from it."""
 
-    backend: str = "auto"  # auto | openai | llama | extractive | none
+    backend: str = "auto"  # auto | openai | llama | extractive | none | a plugin's backend
     url: str | None = None  # OpenAI-compatible server, e.g. http://localhost:11434/v1
     model: str | None = None  # server model name, or a GGUF path for the llama backend
     api_key: str | None = field(default=None, repr=False)
@@ -78,10 +84,13 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         "timeout": float,
     }
     if name == "backend":
-        value = str(value).lower()
-        if value not in BACKENDS:
-            raise EmbedsearchError(f"{where}: backend must be one of {', '.join(BACKENDS)}, not {value!r}")
-        return value
+        from .backends import LLM_BACKENDS
+
+        value = str(value).strip().lower()
+        entry = LLM_BACKENDS.entry(value) if value != "auto" else None
+        if value != "auto" and entry is None:
+            raise UnknownNameError(f"{where}: backend must be one of {', '.join(backends())}, not {value!r}")
+        return entry.name if entry is not None else value
     if name == "options":
         if not isinstance(value, dict):
             raise EmbedsearchError(f"{where}: options must be a table")

