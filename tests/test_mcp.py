@@ -109,7 +109,8 @@ def test_search_korean_query_finds_the_korean_post(stdio: Session, posts_dir: Pa
     data = result.structured_content
     assert data["query"].startswith("LLM이") and data["mode"] == "hybrid" and len(data["results"]) == 2
     top = data["results"][0]
-    assert top["path"] == str(posts_dir / "llm.md") and top["heading"].endswith("한계")
+    assert top["path"] == str(posts_dir / "llm.md") and top["heading"] == "대규모 언어 모델 > 한계"
+    assert top["headings"] == ["대규모 언어 모델", "한계"]
     assert top["location"] == f"{posts_dir.name}/llm.md:{top['line_start']}"  # relative to the server's cwd
     assert "환각" in top["text"] and top["snippet"] and top["highlights"]
     text = text_of(result)

@@ -272,8 +272,10 @@ def test_search_hits_carry_snippets_and_highlights(client: httpx.Client) -> None
     hits = data["hits"]
     assert hits[0]["path"].endswith("llm.md") and "환각" in hits[0]["text"]
     assert [h["rank"] for h in hits] == [1, 2, 3]
-    for key in ("score", "location", "line_start", "line_end", "title", "heading", "snippet", "highlights"):
+    for key in ("score", "location", "line_start", "line_end", "title", "heading", "headings", "snippet",
+                "highlights"):
         assert key in hits[0]
+    assert hits[0]["heading"] == "대규모 언어 모델 > 한계" and hits[0]["headings"] == ["대규모 언어 모델", "한계"]
     marked = [hits[0]["snippet"][s:e] for s, e in hits[0]["highlights"]]
     assert "환각" in "".join(marked) and any("LLM" in m for m in marked)
     assert "scores" not in hits[0]
