@@ -1,5 +1,6 @@
 """What a reader sees of results: Sources that keep every Korean character at 80 columns, JSON
-headings without markdown markers, highlights on whole words."""
+headings without markdown markers, highlights on whole words, and filters that say when they
+match nothing."""
 from __future__ import annotations
 
 import json
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from embedsearch import Index
 from embedsearch.cli import app
+from embedsearch.errors import FilterError
 from embedsearch.records import Answer, Citation, Hit
 from embedsearch.views import answer_json, cell_width, citation_json, hit_json, term_spans
 
@@ -101,3 +103,49 @@ def test_highlights_mark_the_stem_a_word_begins_with() -> None:
     assert marked(text, "임종석은 누구인가") == ["임종석", "임종석은"]
     assert marked("학습을 시작했고 학습하게 했다", "언어 모델을 학습하는 방법") == ["학습", "학습하"]
     assert marked("LLMs are large language models", "LLM 모델") == ["LLMs"]  # English as before
+
+
+# -- filters that match nothing ----------------------------------------------------------------------
+
+@pytest.fixture
+def posts_index(small_posts: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "ix"
+    with Index(path, create=True) as ix:
+        ix.add(small_posts)
+    return path
+
+
+def test_a_path_that_matches_no_document_says_what_was_meant(posts_index: Path) -> None:
+    with Index(posts_index) as ix:
+        assert {Path(h.path).name for h in ix.search("벡터 검색", k=5, path="notes/*")} == {"memo.txt"}
+        with pytest.raises(FilterError) as error:
+            ix.search("벡터 검색", path="notes")
+        assert str(error.value) == "no indexed document matches the path filter 'notes'; did you mean 'notes/*'?"
+        assert error.value.name == "path" and error.value.value == "notes"
+        with pytest.raises(FilterError, match=r"did you mean 'notes/\*'\?"):
+            ix.search("벡터 검색", path="NOTES/*")  # paths are case-sensitive: the spelling they use
+        with pytest.raises(FilterError, match=r"did you mean '\*memo\*'\?"):
+            ix.search("벡터 검색", path="memo")
+        with pytest.raises(FilterError, match=r"'zzz' \(a glob over the whole path"):
+            ix.search("벡터 검색", path="zzz")
+
+
+def test_tags_match_whatever_their_case(posts_index: Path) -> None:
+    with Index(posts_index) as ix:
+        for tag in ("llm", "LLM", "Llm"):
+            hits = ix.search("토큰 예측", k=5, tag=tag)
+            assert hits and {Path(h.path).name for h in hits} == {"llm.md"}, tag
+        for mode in ("dense", "lexical"):
+            assert ix.search("토큰 예측", k=5, tag="LLM", mode=mode)
+        with pytest.raises(FilterError) as error:
+            ix.search("토큰 예측", tag="llms")
+        assert str(error.value) == "no indexed document matches the tag filter 'llms'; did you mean 'llm'?"
+
+
+def test_the_cli_names_its_own_option(posts_index: Path) -> None:
+    for command in (["search", "벡터 검색"], ["ask", "벡터 검색이 뭐야?", "--llm-backend", "none"]):
+        result = CliRunner().invoke(app, [*command, "--index", str(posts_index), "--path", "notes"])
+        assert result.exit_code == 2
+        assert result.stderr.strip() == "Error: no indexed document matches --path 'notes'; did you mean 'notes/*'?"
+    result = CliRunner().invoke(app, ["search", "x", "--index", str(posts_index), "--tag", "cooking"])
+    assert result.exit_code == 2 and "--tag 'cooking'" in result.stderr and "Traceback" not in result.output

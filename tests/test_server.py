@@ -290,6 +290,7 @@ def test_search_filters(client: httpx.Client) -> None:
 
     assert len(paths()) > 1
     assert paths(tag="python") == {"python.md"}
+    assert paths(tag="Python") == {"python.md"}  # tags match whatever their case
     assert paths(path="*/notes/*") <= {"python.md", "markup.txt"}
     assert paths(path="*kimchi*") == {"kimchi.md"}
     code = client.get("/api/search", params={"q": "sorted", "kind": "code"}).json()["hits"]
@@ -301,6 +302,10 @@ def test_search_filters(client: httpx.Client) -> None:
 def test_user_errors_are_one_line_json(client: httpx.Client, server_home: Path) -> None:
     assert one_line_error(client.get("/api/search", params={"q": "  "}), 400) == "empty query"
     assert "unclosed '['" in one_line_error(client.get("/api/search", params={"q": "x", "path": "[abc"}), 400)
+    assert one_line_error(client.get("/api/search", params={"q": "x", "path": "notes"}), 400) == (
+        "no indexed document matches the path filter 'notes'; did you mean 'notes/*'?")
+    assert one_line_error(client.get("/api/search", params={"q": "x", "tag": "pyton"}), 400) == (
+        "no indexed document matches the tag filter 'pyton'; did you mean 'python'?")
     assert one_line_error(client.get("/api/search", params={"q": "x", "k": 0}), 422).startswith("k: ")
     assert "mode" in one_line_error(client.get("/api/search", params={"q": "x", "mode": "fuzzy"}), 422)
     assert "question" in one_line_error(client.post("/api/ask", json={}), 422)
