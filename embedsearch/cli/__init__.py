@@ -56,7 +56,7 @@ def _bounded(kind: type, low: Any, high: Any) -> Any:
         try:
             number = kind(value)
         except ValueError:
-            raise typer.BadParameter(f"{value!r} is not a number") from None
+            raise typer.BadParameter(f"{value!r} is not a {'whole ' if kind is int else ''}number") from None
         if (low is not None and number < low) or (high is not None and number > high):
             limits = (f"between {low} and {high}" if low is not None and high is not None
                       else f"at least {low}" if low is not None else f"at most {high}")
