@@ -43,6 +43,22 @@ class NoIndexError(EmbedsearchError):
     category = "state"
 
 
+class FilterError(EmbedsearchError):
+    """A search filter that can't match, or matches no indexed document: `--path lovit` (a folder
+    needs 'lovit/*') found nothing and said nothing.
+
+    The library names the filter as "the path filter 'lovit'" (HTTP and MCP say that); a front end
+    with its own name for it rewords the message with `worded("--path")`.
+    """
+
+    def __init__(self, name: str, value: str, template: str) -> None:
+        self.name, self.value, self.template = name, value, template  # template: "... {filter} ..."
+        super().__init__(self.worded(f"the {name} filter"))
+
+    def worded(self, label: str) -> str:
+        return self.template.replace("{filter}", f"{label} {self.value!r}", 1)
+
+
 class ModelMismatchError(EmbedsearchError):
     """The index was built with a different embedder than the one asked for."""
 

@@ -294,11 +294,13 @@ class Index:
                 if path.is_file() and files.reader_for(path) is not None and (
                         fence is None or inside(os.path.realpath(path), fence)):
                     found.append((path, fence))
-        ordered = _smallest_first(p for p, _ in found)
+        # A new folder arrives from watch as the folder and each file in it: each file once (read
+        # twice, a folder of 3 files was reported as "6 new").
         fences = dict(found)
+        ordered = _smallest_first(fences)
         with self._writing() as indexer:
             sources = (_source(p, max_file_size, fences[p]) for p in ordered)
-            return indexer.run(sources, scope, total_files=len(found), progress=progress)
+            return indexer.run(sources, scope, total_files=len(fences), progress=progress)
 
     def add_documents(
         self, documents: Iterable[Document], source: str, *, rebuild: bool = False, progress: Progress | None = None

@@ -143,7 +143,8 @@ class HitOut(TypedDict):
     line_end: int
     location: str  # path:start-end (path:line for one line), relative to the working directory when inside it
     title: str
-    heading: str  # markdown heading path, "# A > ## B"
+    heading: str  # the headings above the passage, "A > B"
+    headings: list[str]  # the same as a list, outermost first: ["A", "B"]
     kind: str  # prose or code
     language: Optional[str]
     text: str
@@ -179,7 +180,8 @@ class CitationOut(TypedDict):
     path: str
     line_start: int
     line_end: int
-    heading: str
+    heading: str  # "A > B"
+    headings: list[str]
     title: str
     location: str
 

@@ -76,25 +76,67 @@ def source_trail(title: str, heading: str, path: str = "") -> str:
 # class lies within \w, so a run never crosses a word's end and one pass finds them all.
 _OTHER_RUN = re.compile(r"[0-9]+|[^\W0-9_\uac00-\ud7a3]+")
 
+# What Korean glues onto a word: particles, the copula, the endings of 하다/되다 verbs made from a
+# noun ("학습하는" is "학습" + "하는") and a few noun suffixes ("생성형", "최적화"). A query word
+# loses the longest of these (keeping at least two syllables) and what is left must begin a word
+# of the text: "임종석은" -> "임종석", which begins "임종석이"; "학습하는" -> "학습", which begins
+# "학습을" and "학습하게".
+_PARTICLES = (
+    "이 가 은 는 을 를 의 에 와 과 도 로 으로 만 나 이나 에서 에게 께 한테 까지 부터 보다 처럼 만큼 마다 "
+    "이란 란 이라는 라는 이라고 라고 이며 며 이고 고 에는 에서는 으로는 로는 와는 과는 에도 에서도 으로도 "
+    "로도 이든 든 조차 밖에 인가 인지 이다 다 입니다 이에요 예요 이야 야 이라 라 에서의 에의 으로의 로의 들 들이 "
+    "들은 들을 들의 들에"
+).split()
+_VERB_ENDINGS = tuple(
+    stem + ending
+    for stem in ("하", "되", "시키")
+    for ending in "는 다 고 며 면 여 기 게 지 는가 는지 나요 던 였다 였던".split() + [""]
+) + ("한", "할", "함", "해", "했", "했다", "했던", "해서", "합니다", "한다", "된", "될", "됨", "돼", "됐다", "된다",
+     "됩니다", "시킨", "시킬", "적인", "적으로", "적", "형", "화")
+_ENDINGS = tuple(sorted(set(_PARTICLES) | set(_VERB_ENDINGS), key=len, reverse=True))
+# one-syllable particles a one-syllable word may carry ("일을"), and the ones a query's lone
+# syllable is most likely to be ("AI가": the particle of a Latin word, not a word to light)
+_ONE_SYLLABLE_PARTICLES = "".join(sorted(e for e in _PARTICLES if len(e) == 1))
+
 
 def _is_syllable(c: str) -> bool:
     return "\uac00" <= c <= "\ud7a3"
 
 
+def _stem(word: str) -> str:
+    """A Korean word without its particle or verb ending, at least two syllables long."""
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 2:
+            return word[: -len(ending)]
+    return word
+
+
+def _korean_pattern(word: str) -> str:
+    """A regex for the start of a text word that begins with `word`'s stem, taking in as much of
+    the rest of `word` as follows it ("임종석은" lights "임종석" in "임종석이", "임종석은" whole)."""
+    stem = _stem(word)
+    if len(stem) == 1:  # one syllable: a word of its own, perhaps with a particle ("일", "일을")
+        return f"{re.escape(stem)}(?=[{_ONE_SYLLABLE_PARTICLES}]?(?![\uac00-\ud7a3]))"
+    rest = word[len(stem):]
+    tail = ""
+    for c in reversed(rest):
+        tail = f"(?:{re.escape(c)}{tail})?"
+    return re.escape(stem) + tail
+
+
 @functools.lru_cache(maxsize=256)
-def _query_terms(query: str) -> "tuple[frozenset[str], re.Pattern[str] | None, re.Pattern[str] | None, bool]":
-    """A query's lexical tokens, once per query (not once per hit): the set, a regex for every
-    (overlapping) place one of its Hangul bigrams starts, one for a one-syllable token standing
-    alone (a one-syllable run, as the tokenizer keeps it whole), and whether it has other tokens."""
+def _query_terms(query: str) -> "tuple[frozenset[str], re.Pattern[str] | None, bool]":
+    """A query's lexical tokens (the set, for its non-Hangul words), a regex for the places its
+    Korean words begin a word of a text, and whether it has non-Hangul tokens; once per query,
+    not once per hit."""
     from . import tokens
 
     wanted = frozenset(tokens.tokens(query))
-    bigrams = sorted(t for t in wanted if len(t) == 2 and all(map(_is_syllable, t)))
-    singles = sorted(t for t in wanted if len(t) == 1 and _is_syllable(t))
-    return (wanted,
-            re.compile(f"(?=({'|'.join(bigrams)}))") if bigrams else None,
-            re.compile(f"(?<![\uac00-\ud7a3])(?:{'|'.join(singles)})(?![\uac00-\ud7a3])") if singles else None,
-            any(not _is_syllable(t[0]) for t in wanted))
+    words = {run for run in tokens.runs(query) if _is_syllable(run[0])}
+    words = {w for w in words if not (len(w) == 1 and w in _ONE_SYLLABLE_PARTICLES)}
+    alternatives = [_korean_pattern(w) for w in sorted(words, key=lambda w: (-len(_stem(w)), -len(w), w))]
+    korean = re.compile(f"(?<!\\w)(?:{'|'.join(alternatives)})") if alternatives else None
+    return wanted, korean, any(not _is_syllable(t[0]) for t in wanted)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -105,21 +147,24 @@ def _latin(piece: str) -> str:
 
 
 def term_spans(text: str, query: str) -> list[tuple[int, int]]:
-    """(start, end) character spans of `text` that match the query's lexical tokens, merged.
+    """(start, end) character spans of `text` that match the query's words, merged.
 
-    The same tokens the lexical index uses: Korean character bigrams (so "임종석이" lights up
-    for "임종석은"), English words without stop words, plurals folded. Hangul tokens are found
-    by regexes built from the query and English words through a cache: a snippet for each of a
-    search's hits costed ~4 ms a query when every run went through Python (py-spy on `serve`).
+    A Korean query word lights the start of a text word that begins with its stem ("임종석은"
+    lights "임종석" in "임종석이"), never a piece inside another word: lighting the lexical
+    index's bigrams anywhere marked "하는" inside "구성하는", "표현하는", "예측하는" and "어가"
+    inside "단어가" (for "한국어가"), "일" inside "23일": on six real queries over ../shared/corpus
+    (top 10 hits each) 34 of 208 marks began inside a word, 0 of 169 now; what is no longer lit is
+    a compound's tail ("튜닝" in "튜닝을" for "파인튜닝"). Other words match as the lexical index's
+    tokens (English without stop words, plurals folded). Regexes are built once per query and English words go
+    through a cache: a snippet for each of a search's hits cost ~4 ms a query when every run went
+    through Python (py-spy on `serve`).
     """
-    wanted, bigrams, singles, others = _query_terms(query)
+    wanted, korean, others = _query_terms(query)
     if not wanted:
         return []
     spans: list[tuple[int, int]] = []
-    if bigrams is not None:
-        spans.extend((m.start(), m.start() + 2) for m in bigrams.finditer(text))
-    if singles is not None:
-        spans.extend(m.span() for m in singles.finditer(text))
+    if korean is not None:
+        spans.extend(m.span() for m in korean.finditer(text) if m.end() > m.start())
     if others:
         spans.extend(run.span() for run in _OTHER_RUN.finditer(text) if _latin(run.group()) in wanted)
     spans.sort()
@@ -158,6 +203,19 @@ def snippet(text: str, query: str = "", limit: int = SNIPPET_CHARS) -> tuple[str
 
 # -- JSON ---------------------------------------------------------------------------------
 
+def heading_parts(heading: str) -> list[str]:
+    """'# A > ## B' -> ['A', 'B']: the headings above a passage, outermost first, as a reader names
+    them. JSON gave the stored form ("# A > ## B") and every client had to strip the markers."""
+    parts = (re.sub(r"^#{1,6}(?:\s+|$)", "", part.strip()).strip() for part in heading.split(" > "))
+    return [part for part in parts if part]
+
+
+def _heading_fields(heading: str) -> dict[str, Any]:
+    """`heading` as the text views show it ("A > B") and `headings`, the same as a list."""
+    parts = heading_parts(heading)
+    return {"heading": " > ".join(parts), "headings": parts}
+
+
 def clean_scores(scores: dict[str, float]) -> dict[str, float | None]:
     """Rounded, with NaN (a retriever that did not find the passage) as null: valid JSON."""
     return {k: (None if v != v else round(v, 4)) for k, v in scores.items()}
@@ -174,7 +232,7 @@ def hit_json(hit: Hit, *, query: str = "", explain: bool = False) -> dict[str, A
         "line_end": hit.line_end,
         "location": hit_location(hit),
         "title": hit.title,
-        "heading": hit.heading,
+        **_heading_fields(hit.heading),
         "kind": hit.kind,
         "language": hit.language or None,
         "text": hit.text,
@@ -193,7 +251,7 @@ def hit_json(hit: Hit, *, query: str = "", explain: bool = False) -> dict[str, A
 def citation_json(citation: Any) -> dict[str, Any]:
     """A citation as JSON; its location as hits show theirs (relative path, a line range)."""
     location = f"{display_path(citation.path)}:{span(citation.line_start, citation.line_end)}"
-    return dict(dataclasses.asdict(citation), location=location)
+    return dict(dataclasses.asdict(citation), **_heading_fields(citation.heading), location=location)
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:

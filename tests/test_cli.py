@@ -40,7 +40,8 @@ def test_index_then_search_json(small_posts: Path, tmp_path: Path) -> None:
     assert len(hits) == 2 and hits[0]["rank"] == 1
     top = hits[0]
     assert top["path"].endswith("cooking.md") and top["location"].endswith("cooking.md:8-9")
-    assert top["heading"] == "# Weekend bread > ## Baking" and 0 < top["score"] <= 1
+    assert top["heading"] == "Weekend bread > Baking" and top["headings"] == ["Weekend bread", "Baking"]
+    assert 0 < top["score"] <= 1
     assert set(top) >= {"score", "path", "line_start", "line_end", "heading", "title", "text"}
 
 

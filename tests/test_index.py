@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from embedsearch import EmbedsearchError, Hit, Index
+from embedsearch.errors import FilterError
 
 from conftest import write
 
@@ -200,7 +201,9 @@ def test_filters_by_path_glob_and_tag(sample_index: Path) -> None:
         assert {Path(h.path).name for h in ix.search("LLM", k=50, path="*.txt")} == {"study-memo.txt"}
         tagged = ix.search("모델", k=50, tag="lora")
         assert tagged and {Path(h.path).name for h in tagged} == {"finetuning-vs-prompting.md"}
-        assert ix.search("모델", k=5, tag="no-such-tag") == []
+        assert {Path(h.path).name for h in ix.search("모델", k=50, tag="LoRA")} == {"finetuning-vs-prompting.md"}
+        with pytest.raises(FilterError, match="no indexed document matches the tag filter 'no-such-tag'"):
+            ix.search("모델", k=5, tag="no-such-tag")
 
 
 def test_ask_without_an_llm_returns_the_filled_prompt(sample_index: Path) -> None:

@@ -109,7 +109,8 @@ def test_search_korean_query_finds_the_korean_post(stdio: Session, posts_dir: Pa
     data = result.structured_content
     assert data["query"].startswith("LLM이") and data["mode"] == "hybrid" and len(data["results"]) == 2
     top = data["results"][0]
-    assert top["path"] == str(posts_dir / "llm.md") and top["heading"].endswith("한계")
+    assert top["path"] == str(posts_dir / "llm.md") and top["heading"] == "대규모 언어 모델 > 한계"
+    assert top["headings"] == ["대규모 언어 모델", "한계"]
     assert top["location"] == f"{posts_dir.name}/llm.md:{top['line_start']}"  # relative to the server's cwd
     assert "환각" in top["text"] and top["snippet"] and top["highlights"]
     text = text_of(result)
@@ -175,6 +176,10 @@ def test_status(stdio: Session, ask_index_path: Path) -> None:
         ("search", {"query": "LLM", "mode": "semantic"},
          "unknown search mode 'semantic': use one of hybrid, dense, lexical"),
         ("search", {"query": "LLM", "kind": "poem"}, "unknown kind 'poem': use prose or code"),
+        ("search", {"query": "LLM", "path": "kimchi"},
+         "no indexed document matches the path filter 'kimchi'; did you mean '*kimchi*'?"),
+        ("search", {"query": "LLM", "tag": "llm"},
+         "no indexed document matches the tag filter 'llm': no indexed document lists tags in its front matter"),
         ("search", {"query": "LLM", "k": 0}, "k must be between 1 and 100, not 0"),
         ("get", {"path": "nope.md"}, "no document 'nope.md' in the index"),
         ("get", {"path": "llm.md:999"}, "lines: no line 999"),

@@ -58,8 +58,10 @@ def test_a_glob_becomes_a_like_expression() -> None:
                     ' and kind == "code"')
     assert check == []
     assert expression(Filter(path="a_b/*"))[1] == ["a_b/*", "*/a_b/*"]
-    with pytest.raises(EmbedsearchError, match=r"--path .*character classes"):
+    with pytest.raises(EmbedsearchError, match=r"^the path filter 'notes/\[ab\]\*': character classes"):
         expression(Filter(path="notes/[ab]*"))
+    # a tag spelled in several cases in the documents: any of them
+    assert expression(Filter(tag="llm", tag_forms=("LLM", "llm")))[0] == 'array_contains_any(tags, ["LLM", "llm"])'
     assert expression(Filter()) == ("", [])
 
 
@@ -86,7 +88,8 @@ def test_milvus_and_faiss_return_the_same_top_10_on_the_reference_corpus(referen
 
 
 @pytest.mark.parametrize("flt", [Filter(path="notes/*"), Filter(path="*.txt"), Filter(path="00?_*"),
-                                 Filter(tag="lora"), Filter(kind="code"), Filter(path="*.md", kind="code"),
+                                 Filter(tag="lora"), Filter(tag="LoRA", tag_forms=("lora", "LoRA")),
+                                 Filter(kind="code"), Filter(path="*.md", kind="code"),
                                  Filter(path="*_*.txt", tag="no-such-tag")],
                          ids=lambda f: str(f))
 def test_filters_are_milvus_expressions_that_agree_with_sqlite(reference: Index, exact_faiss: FaissStore,

@@ -272,8 +272,10 @@ def test_search_hits_carry_snippets_and_highlights(client: httpx.Client) -> None
     hits = data["hits"]
     assert hits[0]["path"].endswith("llm.md") and "환각" in hits[0]["text"]
     assert [h["rank"] for h in hits] == [1, 2, 3]
-    for key in ("score", "location", "line_start", "line_end", "title", "heading", "snippet", "highlights"):
+    for key in ("score", "location", "line_start", "line_end", "title", "heading", "headings", "snippet",
+                "highlights"):
         assert key in hits[0]
+    assert hits[0]["heading"] == "대규모 언어 모델 > 한계" and hits[0]["headings"] == ["대규모 언어 모델", "한계"]
     marked = [hits[0]["snippet"][s:e] for s, e in hits[0]["highlights"]]
     assert "환각" in "".join(marked) and any("LLM" in m for m in marked)
     assert "scores" not in hits[0]
@@ -288,6 +290,7 @@ def test_search_filters(client: httpx.Client) -> None:
 
     assert len(paths()) > 1
     assert paths(tag="python") == {"python.md"}
+    assert paths(tag="Python") == {"python.md"}  # tags match whatever their case
     assert paths(path="*/notes/*") <= {"python.md", "markup.txt"}
     assert paths(path="*kimchi*") == {"kimchi.md"}
     code = client.get("/api/search", params={"q": "sorted", "kind": "code"}).json()["hits"]
@@ -299,6 +302,10 @@ def test_search_filters(client: httpx.Client) -> None:
 def test_user_errors_are_one_line_json(client: httpx.Client, server_home: Path) -> None:
     assert one_line_error(client.get("/api/search", params={"q": "  "}), 400) == "empty query"
     assert "unclosed '['" in one_line_error(client.get("/api/search", params={"q": "x", "path": "[abc"}), 400)
+    assert one_line_error(client.get("/api/search", params={"q": "x", "path": "notes"}), 400) == (
+        "no indexed document matches the path filter 'notes'; did you mean 'notes/*'?")
+    assert one_line_error(client.get("/api/search", params={"q": "x", "tag": "pyton"}), 400) == (
+        "no indexed document matches the tag filter 'pyton'; did you mean 'python'?")
     assert one_line_error(client.get("/api/search", params={"q": "x", "k": 0}), 422).startswith("k: ")
     # one limit on k for every front end (operations.MAX_K): the CLI and MCP refuse 101 too
     assert "100" in one_line_error(client.get("/api/search", params={"q": "x", "k": 101}), 422)

@@ -141,3 +141,69 @@ def test_ctrl_c_leaves_the_index_consistent(small_posts: Path, tmp_path: Path) -
         assert docs >= 3 and ix._synced_vectors().count() == chunks
         report = ix.add(small_posts)  # the next run finishes what was left
         assert report.new == 23 - docs and ix.store.counts()[0] == 23
+
+
+# -- what watch reports --------------------------------------------------------------------------
+
+def test_a_new_folder_counts_each_file_once(small_posts: Path, tmp_path: Path) -> None:
+    """A folder made with files in it arrives as one batch of the folder and each file (a long
+    quiet time here makes sure of it); each file was read twice and the batch reported "6 new"
+    for 3 files."""
+    writer = Index(tmp_path / "ix")
+    reports: list = []
+    watcher = Watcher(writer, [small_posts], step_ms=600, debounce_ms=3000,
+                      listener=lambda event, report, message: reports.append((event, report))).start()
+    try:
+        wait_until(lambda: watcher.ready, what="the first catch-up")
+        reports.clear()
+        folder = small_posts / "새 폴더"
+        folder.mkdir()
+        time.sleep(0.2)  # notify watches the new folder now: its files arrive as events too
+        for i in range(3):
+            write(folder / f"글{i}.md", f"# 새 글 {i}\n\n새 폴더에 쓴 {i}번째 글입니다. 고양이는 상자를 좋아합니다.")
+        wait_until(lambda: sum(r.new for e, r in reports if r is not None) >= 3, what="the new folder's files")
+        time.sleep(1.5)  # any later batch
+    finally:
+        watcher.stop()
+        writer.close()
+    updates = [r for e, r in reports if e == "update"]
+    assert sum(r.new for r in updates) == 3, [(r.new, r.touched) for r in updates]
+    touched = [p for r in updates for p in r.touched]
+    assert len(touched) == len(set(touched)) == 3
+
+
+def test_update_reads_a_file_once_when_its_folder_is_given_too(small_posts: Path, tmp_path: Path) -> None:
+    with Index(tmp_path / "ix") as ix:
+        ix.add(small_posts)
+        folder = small_posts / "new"
+        for i in range(2):
+            write(folder / f"n{i}.md", f"# 글 {i}\n\n{i}번째 글입니다.")
+        report = ix.update([folder, folder / "n0.md", folder / "n1.md"])
+        assert report.new == 2 and sorted(Path(p).name for p in report.touched) == ["n0.md", "n1.md"]
+
+
+def test_watch_lines_name_what_happened(small_posts: Path, tmp_path: Path) -> None:
+    """The command's lines on stderr: a new file by name, and a skipped file without an empty label
+    in front of it (": no change; 0 chunks embedded; skipped posts/empty.md (...)")."""
+    proc = subprocess.Popen([sys.executable, "-m", "embedsearch", "watch", str(small_posts), "--index",
+                             str(tmp_path / "ix")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=small_posts.parent)
+    lines: list[str] = []
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line.rstrip("\n"))
+            if "watching" in line:
+                break
+        (small_posts / "empty.md").write_text("", encoding="utf-8")
+        lines.append(proc.stderr.readline().rstrip("\n"))
+        write(small_posts / "한글.md", "# 한글\n\n새로 쓴 한 편의 글입니다.")
+        lines.append(proc.stderr.readline().rstrip("\n"))
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    skipped, added = lines[-2].split(" ", 1)[1], lines[-1].split(" ", 1)[1]  # after the HH:MM:SS stamp
+    assert skipped == "skipped posts/empty.md (empty: no text to index)", lines
+    assert added == "posts/한글.md: 1 new; 1 chunk embedded", lines

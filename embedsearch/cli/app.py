@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 import typer
 
-from ..errors import EmbedsearchError
+from ..errors import EmbedsearchError, FilterError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -116,7 +116,9 @@ ModeOption = typer.Option(
 PathFilterOption = typer.Option(
     None, "--path", help="Only documents whose path matches this glob, e.g. 'notes/*' or '*.md'."
 )
-TagFilterOption = typer.Option(None, "--tag", help="Only documents whose front matter `tags` include this tag.")
+TagFilterOption = typer.Option(
+    None, "--tag", help="Only documents whose front matter `tags` include this tag (in any case)."
+)
 KindOption = typer.Option(None, "--kind", help="Only prose passages, or only code (code blocks and program output).")
 JsonOption = typer.Option(False, "--json", help="Print JSON (one object per line for lists) instead of text.")
 
@@ -138,6 +140,8 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except FilterError as exc:  # named as this command's option: "--path 'lovit'"
+            raise fail(exc.worded(f"--{exc.name}"), exc.exit_code) from None
         except EmbedsearchError as exc:
             raise fail(str(exc), exc.exit_code) from None
         except KeyboardInterrupt:

