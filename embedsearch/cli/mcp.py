@@ -39,7 +39,7 @@ def mcp(
 
     # Resolved once, flags over the environment over the config file (a bad setting fails now).
     llm = ops.llm_config(url=llm_url, model=llm_model, backend=llm_backend)
-    with open_index(index, model) as ix:
+    with open_index(index, model, long_lived=True) as ix:
         if not ix.exists():
             note(f"embedsearch mcp: no index at {ix.path} yet; the tools will say so until "
                  "`embedsearch index FOLDER` builds one.")

