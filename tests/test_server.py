@@ -425,7 +425,7 @@ def test_ask_question_errors_come_before_the_stream(client: httpx.Client) -> Non
     assert one_line_error(client.post("/api/ask", json={"question": " "}), 400) == "the question is empty"
     glob = one_line_error(client.post("/api/ask", json={"question": "x", "path": "[x"}), 400)
     # in the API's words: the request field, not the CLI's --path
-    assert "glob" in glob and glob.startswith("path '[x'") and "--path" not in glob
+    assert "glob" in glob and glob.startswith("the path filter '[x'") and "--path" not in glob
 
 
 def test_unreachable_llm_is_an_error_event(guarded: ThreadServer) -> None:
