@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .index import Index, Interrupted  # noqa: F401
     from .settings import Settings  # noqa: F401
     from .answer import LLM, AskStream, LLMConfig  # noqa: F401
-    from .answer.backends import choose_backend  # noqa: F401
+    from .answer.backends import choose_backend, concurrency as llm_concurrency  # noqa: F401
     from .answer.config import ENV_VARS as LLM_ENV_VARS  # noqa: F401
     from .config import config_path  # noqa: F401
     from .evaluate.runner import EvalResult, run as run_eval  # noqa: F401
@@ -52,6 +52,7 @@ _LAZY = {
     "LLMConfig": (".answer", "LLMConfig"),
     "LLM_ENV_VARS": (".answer.config", "ENV_VARS"),
     "choose_backend": (".answer.backends", "choose_backend"),
+    "llm_concurrency": (".answer.backends", "concurrency"),
     "config_path": (".config", "config_path"),
     "run_eval": (".evaluate.runner", "run"),
     "EvalResult": (".evaluate.runner", "EvalResult"),

@@ -60,12 +60,17 @@ def heading_trail(heading: str) -> str:
 
 
 def source_trail(title: str, heading: str, path: str = "") -> str:
-    """'title > heading > subheading', without repeating a title that is also the first heading."""
+    """'title > heading > subheading', without repeating a title that is also the first heading.
+
+    A first heading the title begins with is the title too: "한국어는 왜 토큰을 더 많이 먹을까:
+    BPE, SentencePiece..." over "# 한국어는 왜 토큰을 더 많이 먹을까" printed the same words twice
+    in every hit's header of that post.
+    """
     from pathlib import Path
 
     parts = [title or (Path(path).stem if path else "")]
-    for part in heading_trail(heading).split(" > "):
-        if part and part != parts[-1]:
+    for i, part in enumerate(heading_trail(heading).split(" > ")):
+        if part and part != parts[-1] and not (i == 0 and parts[0].startswith(part)):
             parts.append(part)
     return " > ".join(part for part in parts if part)
 

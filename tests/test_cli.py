@@ -179,3 +179,28 @@ def test_ask_and_search_take_the_same_count_option() -> None:
     for command in ("search", "ask"):
         help_text = run(command, "--help").output
         assert "--top" in help_text and "-k" in help_text and "--k " not in help_text
+
+
+def test_a_long_korean_header_wraps_indented_at_80_columns_with_nothing_cut() -> None:
+    import io
+
+    from rich.console import Console
+
+    from embedsearch.cli.search import render_hits
+    from embedsearch.records import Hit
+    from embedsearch.views import cell_width
+
+    title = "한국어는 왜 토큰을 더 많이 먹을까: BPE, SentencePiece, 그리고 NFC와 NFD"
+    hit = Hit(score=0.99, text="모델은 문자열을 직접 다루지 못하고 정수 ID의 나열만 다룬다.", path="posts/korean-tokenization.md",
+              line_start=15, line_end=21, heading="# 한국어는 왜 토큰을 더 많이 먹을까 > ## 토큰화가 필요한 이유",
+              title=title, chunk_id=1, rank=1)
+    buf = io.StringIO()
+    render_hits([hit], "토큰화", out=Console(file=buf, width=80, force_terminal=False, color_system=None))
+    lines = buf.getvalue().rstrip("\n").splitlines()
+    assert all(cell_width(line.rstrip()) <= 80 for line in lines), lines
+    assert lines[0].startswith("1. posts/korean-tokenization.md:15-21  0.990  ")
+    assert all(line.startswith("   ") for line in lines[1:])  # the header's rest and the snippet, indented
+    flat = "".join(line.strip() for line in lines).replace(" ", "")
+    # the whole trail, and the first heading (which the title begins with) not repeated
+    assert (title + ">토큰화가필요한이유").replace(" ", "") in flat
+    assert flat.count("한국어는왜토큰을더많이먹을까") == 1

@@ -82,10 +82,14 @@ def render_hits(hits: "list[Hit]", query: str, *, explain: bool = False, out: "C
     for i, hit in enumerate(hits):
         if i:
             out.print()
-        header = Text(overflow="fold")
+        header = Text()
         for text, role in hit_header_parts(hit):
             header.append(text, style=HEADER_STYLES[role])
-        out.print(header)
+        # a header longer than the line goes on indented under its first line, as the snippet is
+        lines = header.wrap(out, max(20, out.width - 3))
+        out.print(lines[0], soft_wrap=True)
+        for line in lines[1:]:
+            out.print(Padding(line, (0, 0, 0, 3)))
         text, spans = snippet(hit.text, query)
         body = Text(text, overflow="fold")
         for start, end in spans:

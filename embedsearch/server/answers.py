@@ -43,11 +43,11 @@ def frame(event: str, data: Any) -> str:
 
 class Answers:
     def __init__(self, llm: "LLMConfig") -> None:
-        from ..operations import choose_backend
+        from ..operations import choose_backend, llm_concurrency
 
         self.llm = llm
         self.backend = choose_backend(llm)  # a bad setting fails when the server starts, not at a question
-        workers = 1 if self.backend == "llama" else SERVER_CONCURRENCY
+        workers = llm_concurrency(llm, SERVER_CONCURRENCY)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="embedsearch-ask")
 
     def describe(self) -> dict[str, Any]:

@@ -58,6 +58,13 @@ def choose_backend(config: LLMConfig) -> str:
     return "extractive"
 
 
+def concurrency(config: LLMConfig, default: int) -> int:
+    """How many answers the config's backend may write at once: its registered `concurrency`
+    (1 for llama.cpp in this process), else `default` (a server queues requests itself)."""
+    entry = LLM_BACKENDS.entry(choose_backend(config))
+    return int(entry.meta.get("concurrency", default)) if entry is not None else default
+
+
 def open_llm(config: LLMConfig) -> LLM | None:
     """The backend for `config`, or None when no LLM is configured (or `backend = "none"`)."""
     return LLM_BACKENDS.get(choose_backend(config))(config)
@@ -82,6 +89,7 @@ def open_none(config: LLMConfig) -> None:
 
 
 LLM_BACKENDS.register("openai", "embedsearch.answer.backends.openai:OpenAIBackend")
-LLM_BACKENDS.register("llama", open_llama)
+# One model and one context in this process: two answers at once would corrupt each other.
+LLM_BACKENDS.register("llama", open_llama, concurrency=1)
 LLM_BACKENDS.register("extractive", open_extractive)
 LLM_BACKENDS.register("none", open_none)
