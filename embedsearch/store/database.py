@@ -44,11 +44,9 @@ from .connection import (  # noqa: F401 (re-exported)
     defer_interrupts,
 )
 from .documents import Documents, Filter, VectorRow, _context, _tags, text_hash  # noqa: F401 (re-exported)
+from .lock import LOCK_NAME  # noqa: F401 (re-exported: the write lock lives in lock.py)
 from .schema import SCHEMA_VERSION, Schema  # noqa: F401 (re-exported)
 from .vector_log import VectorLog
-
-# The one write lock of an index directory, taken by `Index` and by a Milvus store repairing itself.
-LOCK_NAME = ".write.lock"
 
 
 class Store(Documents, VectorLog, Schema, Connection):
