@@ -443,33 +443,14 @@ class Index:
 
     def writer_busy(self) -> bool:
         """True when another writer (an `index` run, a watcher) holds this index's write lock."""
-        if not self.path.is_dir():
-            return False
-        try:
-            self._file_lock().release()
-        except IndexBusyError:
-            return True
-        except EmbedsearchError:  # read-only: nobody can be writing here
-            return False
-        return False
+        from .store import lock
+
+        return lock.writer_busy(self.path)
 
     def _file_lock(self) -> Any:
-        from filelock import FileLock, Timeout
+        from .store import lock
 
-        lock = FileLock(str(self.path / LOCK_NAME))
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            raise IndexBusyError(
-                f"another `embedsearch index` is writing to {self.path}; wait for it to finish and try again"
-            ) from None
-        except OSError as exc:
-            import errno
-
-            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-                raise EmbedsearchError(f"index {self.path} is read-only: it can be searched, not changed", category="state") from None
-            raise EmbedsearchError(f"cannot write to index directory {self.path}: {exc.strerror}") from None
-        return lock
+        return lock.acquire(self.path)
 
     # -- searching ------------------------------------------------------------------------
 

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from filelock import FileLock
 
 from embedsearch import Index
 from embedsearch.errors import EmbedsearchError
 from embedsearch.store import Filter
+from embedsearch.store.database import LOCK_NAME
 from embedsearch.store.faiss_store import FaissStore
 from embedsearch.store.milvus_store import ENDPOINT_FILE, MilvusStore, expression, like_pattern
 
@@ -159,6 +161,9 @@ def test_index_edit_delete_and_rebuild_on_milvus(small_posts: Path, tmp_path: Pa
         expected = [h.chunk_id for h in ix.search("벡터 검색", k=3, mode="dense")]
         milvus.client.drop_collection(milvus.collection)  # lost: rebuilt from SQLite by the next user
 
+    with FileLock(str(ix_path / LOCK_NAME)), Index(ix_path) as blocked:  # as a running `index` holds it
+        with pytest.raises(EmbedsearchError, match="a running `embedsearch index` rebuilds it"):
+            blocked.search("벡터 검색", k=3, mode="dense")
     with Index(ix_path) as reader:  # a search finds it missing and rebuilds it under the write lock
         assert [h.chunk_id for h in reader.search("벡터 검색", k=3, mode="dense")] == expected
         assert reader.vectors.stats["rebuilds"] == 1

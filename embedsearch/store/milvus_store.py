@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from ..errors import EmbedsearchError, FilterError
+from ..errors import EmbedsearchError, FilterError, IndexBusyError
 from .vector_store import VectorStore
 
 if TYPE_CHECKING:
@@ -479,17 +479,14 @@ class MilvusStore(VectorStore):
 
     def _repair(self) -> None:
         """A search found no collection: rebuild it from SQLite when this process may write."""
-        from filelock import FileLock, Timeout
-
-        from .database import LOCK_NAME
+        from . import lock as write_lock
 
         what = f"the Milvus collection {self.collection} of index {self.db.directory} is missing"
         if self.db.read_only:
             raise EmbedsearchError(f"{what}: run `embedsearch index FOLDER` on a writable copy to rebuild it")
-        lock = FileLock(str(self.db.directory / LOCK_NAME))
         try:
-            lock.acquire(timeout=0)
-        except Timeout:
+            lock = write_lock.acquire(self.db.directory)  # the one lock `Index` writes under
+        except IndexBusyError:
             raise EmbedsearchError(f"{what}; a running `embedsearch index` rebuilds it: try again when it is done") from None
         try:
             self.sync()
