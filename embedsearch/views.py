@@ -70,9 +70,15 @@ def source_trail(title: str, heading: str, path: str = "") -> str:
 
     parts = [title or (Path(path).stem if path else "")]
     for i, part in enumerate(heading_trail(heading).split(" > ")):
-        if part and part != parts[-1] and not (i == 0 and parts[0].startswith(part)):
+        if part and part != parts[-1] and not (i == 0 and _begins_with_words(parts[0], part)):
             parts.append(part)
     return " > ".join(part for part in parts if part)
+
+
+def _begins_with_words(title: str, heading: str) -> bool:
+    """'LLM 정리' begins with the words 'LLM'; 'LLMs' does not."""
+    rest = title[len(heading):] if title.startswith(heading) else None
+    return rest is not None and (not rest or not rest[0].isalnum())
 
 
 # -- query terms in a text --------------------------------------------------------------------

@@ -30,7 +30,7 @@ def test_show_prompt_prints_prompt_and_sources(ask_index_path: Path, human: None
     result = run("LLM의 한계는 뭐야?", "--index", str(ask_index_path), "-k", "2", "--llm-backend", "none")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert out.index("[1] 대규모 언어 모델 정리 > 대규모 언어 모델 > 한계 (") < out.index("Question: LLM의 한계는 뭐야?")
+    assert out.index("[1] 대규모 언어 모델 정리 > 한계 (") < out.index("Question: LLM의 한계는 뭐야?")
     assert "환각(hallucination)" in out
     assert "[2] " in out and "[3] " not in out
     assert "Sources" in out and "llm.md:" in out

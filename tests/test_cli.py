@@ -204,3 +204,12 @@ def test_a_long_korean_header_wraps_indented_at_80_columns_with_nothing_cut() ->
     # the whole trail, and the first heading (which the title begins with) not repeated
     assert (title + ">토큰화가필요한이유").replace(" ", "") in flat
     assert flat.count("한국어는왜토큰을더많이먹을까") == 1
+
+
+def test_a_trail_skips_a_first_heading_the_title_begins_with_as_words() -> None:
+    from embedsearch.views import source_trail
+
+    assert source_trail("대규모 언어 모델 정리", "# 대규모 언어 모델 > ## 한계") == "대규모 언어 모델 정리 > 한계"
+    assert source_trail("LLMs", "# LLM > ## A") == "LLMs > LLM > A"  # not the same words
+    assert source_trail("", "# A > ## B", "posts/note.md") == "note > A > B"
+    assert source_trail("T", "## 정리") == "T > 정리"

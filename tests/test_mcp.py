@@ -115,7 +115,7 @@ def test_search_korean_query_finds_the_korean_post(stdio: Session, posts_dir: Pa
     assert "환각" in top["text"] and top["snippet"] and top["highlights"]
     text = text_of(result)
     assert text.startswith(f"1. {top['location']}  ")
-    assert "대규모 언어 모델 정리 > 대규모 언어 모델 > 한계" in text and "환각(hallucination)" in text
+    assert "대규모 언어 모델 정리 > 한계" in text and "환각(hallucination)" in text
 
 
 def test_search_english_query_and_filters(stdio: Session) -> None:
