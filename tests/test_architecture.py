@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
     {"search"},
     {"views"},  # formatting helpers the answer's prompt also uses (display_path, heading_trail)
     {"answer"},
+    {"writing", "reading"},  # Index's two halves (mixins); writing uses reading's recorded folders
     {"index"},
     {"evaluate"},
     {"settings"},  # resolves the LLM's settings too (answer/config.py)

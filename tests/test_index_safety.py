@@ -202,7 +202,7 @@ def test_symlink_loops_end_and_each_file_is_read_once(tmp_path: Path) -> None:
 
 def test_a_file_swapped_for_a_link_after_the_walk_is_not_read(setup: tuple[Path, Path, Path]) -> None:
     """The indexer checks each file again when it reads it: a link or FIFO swapped in is skipped."""
-    from embedsearch.index import _read_source
+    from embedsearch.writing import _read_source
 
     posts, _, secret = setup
     (posts / "cat.md").unlink()
