@@ -149,7 +149,12 @@ def _lines_match(chunk, lines: list[str]) -> bool:
     ws = words(html.unescape(chunk.text))
     if not ws:
         return True
-    text_lines = [line for line in span if words(strip_markup(line)) and not re.match(r"^\s*(`{3,}|~{3,})", line)] or span
+    # code is literal: '[distance range]: num of dist (%)' in a code block is text, not a link
+    # definition (a line of HTML tags alone, '</table>', still has no text of its own)
+    literal = getattr(chunk, "kind", "prose") == "code"
+    text_lines = [line for line in span if (words(strip_markup(line)) or literal and words(line)
+                                            and not re.fullmatch(r"\s*(<[^>]*>\s*)+", line))
+                  and not re.match(r"^\s*(`{3,}|~{3,})", line)] or span
 
     def source(lines_: list[str]) -> str:
         joined = "\n".join(lines_)
