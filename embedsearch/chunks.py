@@ -214,7 +214,10 @@ def _merge_short(
     def join(a: _Piece, b: _Piece) -> _Piece:
         pa, pb = a.paragraph, b.paragraph
         text = pa.text + "\n\n" + pb.text
-        paragraph = replace(pa, text=text, line_end=pb.line_end, language=pa.language or pb.language)
+        # min/max, not first/last: a notebook stores a cell's outputs above its source in the JSON,
+        # so source + output joined ran from line 242 to line 237 (on a real Korean notebook)
+        paragraph = replace(pa, text=text, line_start=min(pa.line_start, pb.line_start),
+                            line_end=max(pa.line_end, pb.line_end), language=pa.language or pb.language)
         return _Piece(paragraph, count_tokens(text), a.first, b.last)
 
     def estimate(a: int, b: int) -> int:  # the parts without the second prefix, plus the separator

@@ -83,3 +83,21 @@ def test_a_single_string_source_and_another_kernel_language(tmp_path: Path) -> N
                                 "source": "x <- c(1, 2, 3)\nmean(x)"}], language="R"), encoding="utf-8")
     (_, paragraphs), = files.read_documents(path)
     assert paragraphs[0].text == "x <- c(1, 2, 3)\nmean(x)" and paragraphs[0].language == "r"
+
+
+def test_a_code_cell_and_its_output_are_one_passage_whose_lines_run_forward(nb_path: Path, tmp_path: Path) -> None:
+    """Jupyter writes a cell's `outputs` above its `source`: the passage joining the two once ran
+    from the source's first line back to the output's last (242-237 on a real notebook)."""
+    from embedsearch import Index
+    from embedsearch.chunks import make_chunks
+
+    [(doc, paragraphs)] = files.read_documents(nb_path)
+    chunks = make_chunks(paragraphs, lambda text: len(text.split()), title=doc.title)
+    assert chunks and all(c.line_start <= c.line_end for c in chunks)
+    with Index(tmp_path / "ix", model="fake") as ix:
+        ix.add(nb_path.parent)
+        hit = next(h for h in ix.search("print(model.rank)", k=5, mode="lexical") if "rank 8" in h.text)
+        raw = nb_path.read_text(encoding="utf-8").split("\n")
+        span = "\n".join(raw[hit.line_start - 1:hit.line_end])
+        assert '"rank 8\\n"' in span and "print(model.rank)" in span  # the output's lines and the source's
+        assert ix.get(nb_path.name, hit.line_start, hit.line_end).line_end == hit.line_end
