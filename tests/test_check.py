@@ -1,0 +1,64 @@
+"""The citation check (embedsearch/answer/check.py) on small hand-made answers, with the real
+bundled model: each rule that vetoes a passage is shown flagging a near copy whose score alone
+would pass it, next to the faithful sentence it lets through."""
+from __future__ import annotations
+
+import pytest
+
+from embedsearch.answer import check as check_module
+from embedsearch.answer.check import check
+from embedsearch.records import Hit
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    from embedsearch.vectors import load_embedder
+
+    return load_embedder()
+
+
+def hits(*texts: str) -> list[Hit]:
+    return [Hit(score=1.0, text=t, path=f"post{i}.md", line_start=1, line_end=1 + t.count("\n"), heading="",
+                title="", chunk_id=i) for i, t in enumerate(texts)]
+
+
+def verdict(sentence: str, passages: list[Hit], embedder) -> check_module.SentenceSupport:
+    [result] = check(sentence, passages, embedder)
+    return result
+
+
+def passes_on_score(result, sentence: str) -> bool:
+    """The sentence's best score clears the threshold: what flags it is a rule, not the cosine."""
+    wanted = check_module.SUPPORT_THRESHOLD if check_module._korean(sentence) else check_module.CROSS_SCRIPT_THRESHOLD
+    return result.score >= wanted
+
+
+KO_CONTRASTIVE = hits("Contrastive Learning(대조적 학습)은 self-supervised learning의 일종이다. 레이블 없이 데이터끼리 비교한다.",
+                      "파이썬 패키지는 pip으로 설치한다.")
+
+
+def test_a_korean_sentence_s_latin_term_must_be_a_whole_word_of_the_passage(embedder) -> None:
+    faithful = "Contrastive Learning은 self-supervised learning의 일종입니다. [1]"
+    changed = "Contrastive Learning은 supervised learning의 일종입니다. [1]"
+    assert verdict(faithful, KO_CONTRASTIVE, embedder).status == "supported"
+    result = verdict(changed, KO_CONTRASTIVE, embedder)
+    assert result.status == "unsupported" and passes_on_score(result, changed)
+
+
+def test_a_korean_sentence_naming_several_english_terms_is_still_checked_as_korean(embedder) -> None:
+    """More Latin letters than Hangul ones, but more Hangul words: the term check applies."""
+    passages = hits("Facebook Research의 FastText repository에 들어가면 세 종류의 논문이 참조되어 있습니다.",
+                    "Word2Vec은 단어의 앞뒤 문맥으로 단어 벡터를 학습합니다.")
+    changed = "Google Research의 FastText repository에는 세 종류의 논문이 참조되어 있습니다. [1]"
+    result = verdict(changed, passages, embedder)
+    assert result.status == "unsupported" and passes_on_score(result, changed)
+    assert verdict(changed.replace("Google", "Facebook"), passages, embedder).status == "supported"
+    assert not check_module._korean('"아프리카_1" appeared 20 times, yet no context was learned for it.')
+
+
+def test_a_hyphenated_term_matches_its_parts_written_apart() -> None:
+    passage = "RoBERTa는 NSP loss 없이 FULL-SENTENCES 입력과 큰 mini-batch를 쓴다."
+    assert check_module._terms_agree("RoBERTa는 Full Sentences 입력과 큰 mini batch를 씁니다.", passage)
+    assert check_module._terms_agree("RoBERTa는 full-sentences 입력을 씁니다.", passage)
+    assert not check_module._terms_agree("RoBERTa는 Sentences 입력을 씁니다.", passage)
+    assert not check_module._terms_agree("BERT는 큰 mini-batch를 씁니다.", passage)  # "BERT" is no word of it
