@@ -62,3 +62,21 @@ def test_a_hyphenated_term_matches_its_parts_written_apart() -> None:
     assert check_module._terms_agree("RoBERTa는 full-sentences 입력을 씁니다.", passage)
     assert not check_module._terms_agree("RoBERTa는 Sentences 입력을 씁니다.", passage)
     assert not check_module._terms_agree("BERT는 큰 mini-batch를 씁니다.", passage)  # "BERT" is no word of it
+
+
+def test_an_english_sentence_keeps_the_names_a_korean_passage_writes_in_latin_script(embedder) -> None:
+    passages = hits("이외에도 RoBERTa 모델은 GLUE, SQuAD, RACE 등의 벤치마크에서 최고 성능을 기록했다. 주로 XLNet 과 비교되었다.",
+                    "Word2Vec은 단어의 앞뒤 문맥으로 단어 벡터를 학습합니다.")
+    faithful = "RoBERTa set the best results on GLUE, SQuAD and RACE and was mainly compared with XLNet. [1]"
+    changed = "RoBERTa set the best results on GLUE, SQuAD and RACE and was mainly compared with ELECTRA. [1]"
+    assert verdict(faithful, passages, embedder).status == "supported"
+    result = verdict(changed, passages, embedder)
+    assert result.status == "unsupported" and passes_on_score(result, changed)
+
+
+def test_only_name_like_words_of_an_english_sentence_are_looked_up() -> None:
+    passage = "인간과 AI의 협업은 AI 혼자나 사람 혼자보다 나은 성과를 낸다. wsl2 에서는 gpu 인식이 안 됐다."
+    assert check_module._names_agree("Human-AI partnerships outperform either AI or humans working alone.", passage)
+    assert check_module._names_agree("Under WSL2 the GPU was not recognised.", passage)  # case folded
+    assert not check_module._names_agree("Under WSL2 the CUDA toolkit was not recognised.", passage)
+    assert check_module._names_agree("Transformers learn Word order.", "트랜스포머는 단어 순서를 배운다.")  # capitalised, not names
