@@ -80,3 +80,25 @@ def test_only_name_like_words_of_an_english_sentence_are_looked_up() -> None:
     assert check_module._names_agree("Under WSL2 the GPU was not recognised.", passage)  # case folded
     assert not check_module._names_agree("Under WSL2 the CUDA toolkit was not recognised.", passage)
     assert check_module._names_agree("Transformers learn Word order.", "트랜스포머는 단어 순서를 배운다.")  # capitalised, not names
+
+
+def test_an_absolute_the_passage_does_not_state_is_an_over_generalisation(embedder) -> None:
+    passages = hits("이로 인해 일부 교사, 교수, 학군에서는 AI 챗봇 사용을 금지하고 있습니다.",
+                    "파이썬 패키지는 pip으로 설치한다.")
+    faithful = "이 때문에 일부 교사와 학군에서는 AI 챗봇 사용을 금지하고 있습니다. [1]"
+    widened = "이 때문에 모든 교사와 학군에서는 AI 챗봇 사용을 금지하고 있습니다. [1]"
+    assert verdict(faithful, passages, embedder).status == "supported"
+    result = verdict(widened, passages, embedder)
+    assert result.status == "unsupported" and passes_on_score(result, widened)
+
+
+def test_absolutes_are_matched_by_sense_across_languages() -> None:
+    agree = check_module._absolutes_agree
+    assert not agree("Transformers always run eight heads.", "트랜스포머는 여러 head를 병렬로 실행한다.")
+    assert agree("Transformers always run several heads.", "트랜스포머는 항상 여러 head를 병렬로 실행한다.")
+    assert agree("You must use the same tokenizer.", "동일한 토크나이저를 사용해야 함.")  # Korean says it with an ending
+    assert agree("It picks only among the top k tokens.", "상위 k개의 토큰 중에서만 고른다.")
+    assert not agree("대부분의 국가에서 금지되었습니다.", "일부 학군에서 금지했다.")
+    # not absolutes: a compound, an intensifier, "only" before a number
+    assert agree("Decoder-only models learned no context at all, with only 5 examples.", "디코더 모델은 문맥을 배우지 못했다.")
+    assert agree("늘어나는 데이터로 학습합니다.", "데이터가 늘어난다.")
