@@ -102,3 +102,13 @@ def test_absolutes_are_matched_by_sense_across_languages() -> None:
     # not absolutes: a compound, an intensifier, "only" before a number
     assert agree("Decoder-only models learned no context at all, with only 5 examples.", "디코더 모델은 문맥을 배우지 못했다.")
     assert agree("늘어나는 데이터로 학습합니다.", "데이터가 늘어난다.")
+
+
+def test_the_passage_s_heading_and_title_name_its_subject(embedder) -> None:
+    items = "- 인터넷 정보 검색\n- API를 사용하여 다른 웹사이트 및 서비스와 상호작용\n- 텍스트 작성, 편집 및 번역"
+    sentence = "AutoGPT는 인터넷 정보를 검색하고 API로 다른 서비스와 상호작용합니다. [1]"
+    bare = hits(items, "파이썬 패키지는 pip으로 설치한다.")
+    assert verdict(sentence, bare, embedder).status == "unsupported"  # "AutoGPT" is no word of the list
+    headed = [Hit(score=1.0, text=items, path="agents.md", line_start=3, line_end=5, heading="# AI 에이전트 > ## AutoGPT의 기능",
+                  title="AI 에이전트", chunk_id=0), bare[1]]
+    assert verdict(sentence, headed, embedder).status == "supported"
