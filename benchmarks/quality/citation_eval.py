@@ -3,6 +3,11 @@
     python benchmarks/quality/citation_eval.py                  # figures at the shipped threshold
     python benchmarks/quality/citation_eval.py --sweep          # precision/recall over thresholds
     python benchmarks/quality/citation_eval.py --errors         # the sentences it gets wrong
+    python benchmarks/quality/citation_eval.py --part dev       # two thirds (by item id) / --part held
+
+`--part`: a fixed split by item id (seeded), a third held out, so a rule tuned while reading the
+dev part's errors is measured on items it was not tuned on. Figures are printed for the chosen
+part; without `--part` for the whole set and both parts.
 
 citation_check_set.jsonl (benchmarks/quality/CITATION_SET.md says how it was built): answers of
 3-5 numbered passages from data/posts and ../shared/corpus, each sentence labelled supported,
@@ -74,6 +79,13 @@ class Cached:
         return np.stack([self.memo[t] for t in texts])
 
 
+def part_of(item_id: str) -> str:
+    """"held" for a fixed third of the items (a seeded hash of the id), else "dev"."""
+    import hashlib
+
+    return "held" if int(hashlib.sha256(f"citation-split-0:{item_id}".encode()).hexdigest(), 16) % 3 == 0 else "dev"
+
+
 def figures(rows) -> dict:
     def pr(flag_pred, flag_true) -> tuple[float, float]:
         tp = sum(flag_pred(r) and flag_true(i) for i, r in rows)
@@ -93,11 +105,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sweep", action="store_true")
     ap.add_argument("--errors", action="store_true")
+    ap.add_argument("--checks", help="comma-separated checks besides the score (default: check.CHECKS)")
+    ap.add_argument("--verbose", action="store_true", help="with --errors: the backing sentence too")
+    ap.add_argument("--part", choices=["dev", "held"], help="only this part of the set (see part_of)")
     ap.add_argument("--shared", default=str(HERE.parents[2] / "shared"), help="the shared data folder")
     args = ap.parse_args()
     from embedsearch.answer import check as check_module
     from embedsearch.vectors import load_embedder
 
+    if args.checks is not None:
+        check_module.CHECKS = tuple(c for c in args.checks.split(",") if c)
+    print(json.dumps({"checks": list(check_module.CHECKS)}))
     embedder = Cached(load_embedder())
     answers = load(args.shared)
     same = [round(0.84 + 0.01 * i, 2) for i in range(12)] if args.sweep else [check_module.SUPPORT_THRESHOLD]
@@ -105,18 +123,28 @@ def main() -> None:
     for threshold in same:
         for cross_threshold in cross:
             check_module.SUPPORT_THRESHOLD, check_module.CROSS_SCRIPT_THRESHOLD = threshold, cross_threshold
-            rows = predict(answers, embedder)
-            print(json.dumps({"threshold": threshold, "cross_script": cross_threshold, **figures(rows)}))
+            every = predict(answers, embedder)
+            rows = [(i, r) for i, r in every if not args.part or part_of(i["id"]) == args.part]
+            head = {"threshold": threshold, "cross_script": cross_threshold}
+            if args.part:
+                print(json.dumps({**head, "part": args.part, **figures(rows)}))
+            else:
+                print(json.dumps({**head, **figures(rows)}))
+                if not args.sweep:
+                    for part in ("dev", "held"):
+                        print(json.dumps({"part": part, **figures([(i, r) for i, r in every if part_of(i["id"]) == part])}))
     if not args.sweep:
         by_kind = Counter((i["label"], i.get("kind"), (r.status if r else "unsupported")) for i, r in rows)
         for (label, kind, got), n in sorted(by_kind.items()):
             print(f"  {label:15} {kind or '-':20} -> {got:15} {n}")
     if args.errors:
-        for item, r in rows:
+        for item, r in sorted(rows, key=lambda ir: (part_of(ir[0]["id"]), ir[0]["id"])):
             got = r.status if r else "unsupported"
             if got != item["label"]:
-                print(f"- {item['id']} want {item['label']} got {got} ({r.score if r else 0:.3f}) cites {item['cites']}: "
+                print(f"- {part_of(item['id'])} {item['id']} want {item['label']} got {got} ({r.score if r else 0:.3f}) cites {item['cites']}: "
                       f"{item['sentence']}")
+                if args.verbose and r is not None and r.passage:
+                    print(f"    backed by [{r.passage}]: {r.evidence}")
 
 
 if __name__ == "__main__":
