@@ -37,12 +37,17 @@ KO_CONTRASTIVE = hits("Contrastive Learning(대조적 학습)은 self-supervised
                       "파이썬 패키지는 pip으로 설치한다.")
 
 
-def test_a_korean_sentence_s_latin_term_must_be_a_whole_word_of_the_passage(embedder) -> None:
-    faithful = "Contrastive Learning은 self-supervised learning의 일종입니다. [1]"
-    changed = "Contrastive Learning은 supervised learning의 일종입니다. [1]"
-    assert verdict(faithful, KO_CONTRASTIVE, embedder).status == "supported"
-    result = verdict(changed, KO_CONTRASTIVE, embedder)
+def faithful_but_flagged(faithful: str, changed: str, passages: list, embedder) -> None:
+    """The faithful sentence is supported; the changed one scores high enough to pass on score
+    alone, and the rule under test still flags it."""
+    assert verdict(faithful, passages, embedder).status == "supported"
+    result = verdict(changed, passages, embedder)
     assert result.status == "unsupported" and passes_on_score(result, changed)
+
+
+def test_a_korean_sentence_s_latin_term_must_be_a_whole_word_of_the_passage(embedder) -> None:
+    faithful_but_flagged("Contrastive Learning은 self-supervised learning의 일종입니다. [1]",
+                         "Contrastive Learning은 supervised learning의 일종입니다. [1]", KO_CONTRASTIVE, embedder)
 
 
 def test_a_korean_sentence_naming_several_english_terms_is_still_checked_as_korean(embedder) -> None:
@@ -50,9 +55,7 @@ def test_a_korean_sentence_naming_several_english_terms_is_still_checked_as_kore
     passages = hits("Facebook Research의 FastText repository에 들어가면 세 종류의 논문이 참조되어 있습니다.",
                     "Word2Vec은 단어의 앞뒤 문맥으로 단어 벡터를 학습합니다.")
     changed = "Google Research의 FastText repository에는 세 종류의 논문이 참조되어 있습니다. [1]"
-    result = verdict(changed, passages, embedder)
-    assert result.status == "unsupported" and passes_on_score(result, changed)
-    assert verdict(changed.replace("Google", "Facebook"), passages, embedder).status == "supported"
+    faithful_but_flagged(changed.replace("Google", "Facebook"), changed, passages, embedder)
     assert not check_module._korean('"아프리카_1" appeared 20 times, yet no context was learned for it.')
 
 
@@ -67,11 +70,9 @@ def test_a_hyphenated_term_matches_its_parts_written_apart() -> None:
 def test_an_english_sentence_keeps_the_names_a_korean_passage_writes_in_latin_script(embedder) -> None:
     passages = hits("이외에도 RoBERTa 모델은 GLUE, SQuAD, RACE 등의 벤치마크에서 최고 성능을 기록했다. 주로 XLNet 과 비교되었다.",
                     "Word2Vec은 단어의 앞뒤 문맥으로 단어 벡터를 학습합니다.")
-    faithful = "RoBERTa set the best results on GLUE, SQuAD and RACE and was mainly compared with XLNet. [1]"
-    changed = "RoBERTa set the best results on GLUE, SQuAD and RACE and was mainly compared with ELECTRA. [1]"
-    assert verdict(faithful, passages, embedder).status == "supported"
-    result = verdict(changed, passages, embedder)
-    assert result.status == "unsupported" and passes_on_score(result, changed)
+    faithful_but_flagged("RoBERTa set the best results on GLUE, SQuAD and RACE and was mainly compared with XLNet. [1]",
+                         "RoBERTa set the best results on GLUE, SQuAD and RACE and was mainly compared with ELECTRA. [1]",
+                         passages, embedder)
 
 
 def test_only_name_like_words_of_an_english_sentence_are_looked_up() -> None:
@@ -85,11 +86,8 @@ def test_only_name_like_words_of_an_english_sentence_are_looked_up() -> None:
 def test_an_absolute_the_passage_does_not_state_is_an_over_generalisation(embedder) -> None:
     passages = hits("이로 인해 일부 교사, 교수, 학군에서는 AI 챗봇 사용을 금지하고 있습니다.",
                     "파이썬 패키지는 pip으로 설치한다.")
-    faithful = "이 때문에 일부 교사와 학군에서는 AI 챗봇 사용을 금지하고 있습니다. [1]"
-    widened = "이 때문에 모든 교사와 학군에서는 AI 챗봇 사용을 금지하고 있습니다. [1]"
-    assert verdict(faithful, passages, embedder).status == "supported"
-    result = verdict(widened, passages, embedder)
-    assert result.status == "unsupported" and passes_on_score(result, widened)
+    faithful_but_flagged("이 때문에 일부 교사와 학군에서는 AI 챗봇 사용을 금지하고 있습니다. [1]",
+                         "이 때문에 모든 교사와 학군에서는 AI 챗봇 사용을 금지하고 있습니다. [1]", passages, embedder)
 
 
 def test_absolutes_are_matched_by_sense_across_languages() -> None:
