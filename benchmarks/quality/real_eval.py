@@ -277,7 +277,10 @@ def apply_overrides(settings: list[str]) -> None:
         if not hasattr(module, name):
             sys.exit(f"--set {setting}: {module.__name__} has no {name}")
         old = getattr(module, name)
-        setattr(module, name, type(old)(json.loads(value)) if not isinstance(old, str) else value)
+        if isinstance(old, str):
+            setattr(module, name, value)
+        else:  # a None default (an unset threshold) takes whatever the JSON value is
+            setattr(module, name, json.loads(value) if old is None else type(old)(json.loads(value)))
 
 
 def main() -> None:
