@@ -116,6 +116,8 @@ def run(show: bool, sweep: bool) -> dict:
         "answerable_declined": round(sum(a.declined for _, a, _ in answerable) / max(1, len(answerable)), 3),
         "declines": f"{sum(a.declined for _, a, _ in none)}/{len(none)}",
         "declined": round(sum(a.declined for _, a, _ in none) / max(1, len(none)), 3),
+        "sentences_per_answer": round(sum(len(a.citations) for _, a, _ in graded if not a.declined)
+                                      / max(1, sum(not a.declined for _, a, _ in graded)), 2),
         "passage_in_top5": sum(any(real_eval.hit_answers(q, real_eval.CORPORA / q.corpus, h) for h in p)
                                for q, _, p in rows if q.type != "none"),
     }

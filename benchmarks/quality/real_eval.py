@@ -279,8 +279,9 @@ def apply_overrides(settings: list[str]) -> None:
         old = getattr(module, name)
         if isinstance(old, str):
             setattr(module, name, value)
-        else:  # a None default (an unset threshold) takes whatever the JSON value is
-            setattr(module, name, json.loads(value) if old is None else type(old)(json.loads(value)))
+        else:  # None (an unset threshold) in either direction is taken as it is
+            new = json.loads(value)
+            setattr(module, name, new if old is None or new is None else type(old)(new))
 
 
 def main() -> None:
