@@ -67,6 +67,27 @@ def test_declines_what_the_posts_do_not_answer(sample_index: Path) -> None:
     assert answer.citations == [] and "답이 없는" in answer.text
 
 
+def test_declines_a_question_no_sentence_comes_near_in_a_small_folder(tmp_path: Path) -> None:
+    # Under 50 passages the search's relevance signal stays silent (relevant is None), so the
+    # sentences' own cosines decline: this one was answered with "정상 근처는 바위가 많아서 장갑을
+    # 끼는 편이 좋다" (best cosine 0.82, an answer's are 0.89-0.92).
+    write(tmp_path / "posts" / "bread.md",
+          "# 주말 빵 굽기\n\n## 반죽\n\n밀가루 500그램에 물을 조금씩 부으며 섞는다. 소금은 나중에 넣는다.\n"
+          "반죽은 실온에서 두 시간 동안 발효시키고, 부피가 두 배가 되면 모양을 잡는다.\n\n## 굽기\n\n"
+          "오븐은 220도로 미리 데워 둔다. 빵은 25분 동안 굽고, 바닥을 두드려 속이 빈 소리가 나면 꺼낸다.\n")
+    write(tmp_path / "posts" / "hiking.md",
+          "# 북한산 등산 기록\n\n## 코스\n\n우이동에서 출발해 백운대까지 올랐다. 올라가는 데 세 시간이 걸렸다.\n"
+          "정상 근처는 바위가 많아서 장갑을 끼는 편이 좋다.\n\n## 준비물\n\n"
+          "물 1리터와 간식, 얇은 바람막이를 챙겼다. 겨울에는 아이젠이 필요하다.\n")
+    with Index(tmp_path / "ix", create=True) as ix:
+        ix.add(tmp_path / "posts")
+        off = ix.ask("등산화 끈을 묶는 방법은?", llm=LLMConfig(backend="extractive"))
+        on = ix.ask("오븐은 몇 도로 데우나?", llm=LLMConfig(backend="extractive"))
+    assert all(p.relevant is None for p in off.passages)  # not the search's signal: the answerer declined
+    assert off.declined and off.citations == [] and "답이 없는" in off.text
+    assert not on.declined and "220도" in on.text
+
+
 def test_cli_json_show_prompt_and_extractive_flag(sample_index: Path) -> None:
     question = "CP949로 저장된 오래된 글은 어떻게 읽었나?"
     data = json.loads(cli("ask", question, "--index", str(sample_index), "--json").stdout)

@@ -119,7 +119,7 @@ class ExtractiveAnswerer:
         cosines = [s.cosine for s in candidates if s.cosine is not None]
         self.best_score = max(cosines, default=None)
         if self.chosen and self.best_score is not None \
-                and self.best_score < decline_below(self.question, self.passages):
+                and self.best_score < decline_below(self.question, self.passages, self.embedder):
             self.chosen = []
         if not self.chosen:
             from ..pipeline import decline_text
@@ -141,8 +141,14 @@ class ExtractiveAnswerer:
         pass
 
 
-def decline_below(question: str, passages: Sequence[Hit]) -> float:
-    """The cosine the best sentence must reach for an answer (-inf when none is set)."""
+def decline_below(question: str, passages: Sequence[Hit], embedder: "Embedder | None" = None) -> float:
+    """The cosine the best sentence must reach for an answer (-inf when none is set, or when the
+    embedder is not the bundled model the thresholds were measured with: another model's cosines
+    live on another scale, as for the search's relevance signal)."""
+    from ...vectors import is_bundled
+
+    if not is_bundled(getattr(embedder, "name", None)):
+        return float("-inf")
     cross = not _has_hangul(question) and sum(_has_hangul(p.text) for p in passages) * 2 > len(passages)
     threshold = DECLINE_BELOW_CROSS_SCRIPT if cross else DECLINE_BELOW
     return float("-inf") if threshold is None else threshold
