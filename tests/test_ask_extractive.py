@@ -11,7 +11,8 @@ import pytest
 from conftest import write
 from embedsearch import Index
 from embedsearch.answer import LLMConfig
-from embedsearch.answer.backends.extractive import split
+from embedsearch.answer.backends.extractive import Sentence, pick, sentences_of, split
+from embedsearch.records import Hit
 
 pytestmark = pytest.mark.usefixtures("llm_env")
 
@@ -32,6 +33,30 @@ def test_split_keeps_wrapped_sentences_whole_and_every_character() -> None:
     assert sentences[0] == "llama.cpp is a C/C++ engine that started in March 2023, about\ntwo weeks after LLaMA."
     assert sentences[1] == "Its goal was\nto run on a laptop."
     assert sentences[2:] == ["- 단어 단위: 어휘가 커진다.", "- 문자 단위: 문장이 길어진다."]
+
+
+def test_a_code_passage_offers_its_introducing_sentence_not_its_code() -> None:
+    def code(text: str, line: int) -> Hit:
+        return Hit(score=0.9, text=text, path="p.md", line_start=line, line_end=line + 3, heading="", title="",
+                   chunk_id=line, kind="code")
+
+    introduced = code("subtokens 에 입력되는 tuple 의 형식은 (word, begin, end, score) 입니다\n"
+                      "subtokens = []\nfor b in range(len(sent)):\n    subtokens.append(b)", 98)
+    bare = code("import numpy as np\nx = np.zeros(3)\nprint(x)\n", 10)
+    english = code("x = 1  # the first line is code\ny = 2\n", 20)
+    found = sentences_of([introduced, bare, english])
+    assert [(s.text[:9], s.line_start, s.line_end) for s in found] == [("subtokens", 98, 98)]
+
+
+def test_one_sentence_a_passage_within_reach_of_the_best() -> None:
+    def sentence(passage: int, offset: int, score: float) -> Sentence:
+        return Sentence(f"sentence {passage}-{offset} of a passage", passage, "", offset, 1, 1, score)
+
+    hits = [Hit(score=1, text="", path="p.md", line_start=1, line_end=1, heading="", title="", chunk_id=i,
+                relevant=True) for i in range(3)]
+    chosen = pick([sentence(0, 0, 0.95), sentence(0, 40, 0.94), sentence(1, 0, 0.92), sentence(2, 0, 0.85)], hits)
+    # the best's neighbour in its own passage gives way to the next passage's best; 0.85 is out of reach
+    assert [(s.passage, s.offset) for s in chosen] == [(0, 0), (1, 0)]
 
 
 def test_offline_answer_is_the_answering_sentence_with_its_line(sample_index: Path) -> None:

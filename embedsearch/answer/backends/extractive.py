@@ -45,8 +45,8 @@ MIN_CHARS = 12  # shorter pieces are headings, labels, list stubs
 KEEP_WITHIN = 0.05
 # At most this many sentences from one passage: the runner-up of the best's own passage was mostly
 # its neighbour, not another answer, while the next passage's best often was the answer (a
-# passage is a unit of the search's evidence). Tune split: 198 holds of 291 with 1, 199 with 2,
-# 188 with no limit (the rank term and code intros in place).
+# passage is a unit of the search's evidence). Tune split: 206 holds of 291 with 1, 199 with 2,
+# 198 with no limit (the rank term and code intros in place).
 PER_PASSAGE = 1
 # Subtracted per rank of a sentence's passage: the search ranks passages by the hybrid of meaning
 # and words over the whole passage and its headings, which a sentence's own score lacks. Tune
