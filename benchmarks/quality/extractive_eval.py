@@ -70,7 +70,7 @@ def _record_best_scores() -> None:
 
 def sweep(rows, best: list[float | None]) -> None:
     """Holds/declines if answers whose best sentence scores below t were declined too."""
-    for t in [None] + [round(0.80 + 0.01 * i, 2) for i in range(11)]:
+    for t in [None] + [round(0.80 + 0.005 * i, 3) for i in range(31)]:
         kept = [(q, a, ok) for (q, a, ok), b in zip(rows, best) if t is None or a.declined or (b is not None and b >= t)]
         dropped = {id(a) for _, a, _ in rows} - {id(a) for _, a, _ in kept}
         answerable = [r for r in rows if r[0].type != "none"]

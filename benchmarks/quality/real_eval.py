@@ -277,7 +277,11 @@ def apply_overrides(settings: list[str]) -> None:
         if not hasattr(module, name):
             sys.exit(f"--set {setting}: {module.__name__} has no {name}")
         old = getattr(module, name)
-        setattr(module, name, type(old)(json.loads(value)) if not isinstance(old, str) else value)
+        if isinstance(old, str):
+            setattr(module, name, value)
+        else:  # None (an unset threshold) in either direction is taken as it is
+            new = json.loads(value)
+            setattr(module, name, new if old is None or new is None else type(old)(new))
 
 
 def main() -> None:
