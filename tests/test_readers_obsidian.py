@@ -77,3 +77,24 @@ def test_numbers_link_fragments_and_entities_are_not_tags(tmp_path: Path) -> Non
 def test_notion_export_id_is_not_part_of_the_title() -> None:
     title, _, _ = parse("본문만 있다.\n", "/x/회의록 1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d.md")
     assert title == "회의록"
+
+
+def test_links_holding_code_brackets_or_followed_by_text_in_parentheses(tmp_path: Path) -> None:
+    """From a real vault: heading links whose alias is code, targets with single brackets, and
+    `[[Note]](args)`, which is a link and then text (a markdown link needs a destination)."""
+    vault = tmp_path / "vault"
+    (vault / ".obsidian").mkdir(parents=True)
+    note = vault / "loaders.md"
+    note.write_text(
+        "# 이벤트\n\n"
+        "- [[#Example : 그래프 실행#`on_chain_start`|`on_chain_start`]] 이벤트를 본다.\n"
+        "- [[Structure & Schema#[build-system]]] 표를 참고한다.\n"
+        "- 기본적으로는 [[DatasetMapper]](cfg, is_train=False)를 사용합니다.\n"
+        "- 코드로 쓴 `[[그대로]]` 는 그대로 둔다. 링크 [[1]](https://example.com) 도 그대로.\n", encoding="utf-8")
+    from embedsearch.files import read_documents
+
+    [(doc, paragraphs)] = read_documents(note)
+    text = "\n".join(p.text for p in paragraphs)
+    assert "on_chain_start" in text and "Structure & Schema" in text and "DatasetMapper(cfg, is_train=False)" in text
+    assert "[[그대로]]" in text  # inside a code span: literal
+    assert "[[#" not in text and "[[Structure" not in text and "[[DatasetMapper" not in text

@@ -22,7 +22,12 @@ import re
 from dataclasses import dataclass, field
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
-_WIKI = re.compile(r"(!?)\[\[([^\[\]\n]+?)\]\](?!\()")
+# not when a markdown link destination follows (`[[1]](https://…)` is a link whose text is "[1]");
+# `[[DatasetMapper]](cfg, is_train=False)` is a note link and then text (21 prose passages of a real
+# vault kept it whole when any "(" stopped the match)
+_LINK_AFTER = r"(?!\([^\s()]*\))"
+# a target may hold single brackets ([[Schema#[build-system]]], a heading with `[val1, ...]` in it)
+_WIKI = re.compile(r"(!?)\[\[((?:[^\[\]\n]|\[[^\[\]\n]*\])+?)\]\]" + _LINK_AFTER)
 _MARK = re.compile(r"==(?=\S)([^=\n]+?)(?<=\S)==")
 _COMMENT = re.compile(r"%%.*?%%", re.S)
 _TASK = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)\[[ xX/-]\]\s+")
@@ -53,7 +58,7 @@ OBSIDIAN_EVIDENCE = re.compile(r"\[\[[^\]\n]+\]\]|^\s*>\s*\[![\w-]+\]|%%[^%\n]*%
 
 _CODE = re.compile(r"^\s{0,3}(`{3,}|~{3,}).*?^\s{0,3}\1|`+[^`\n]*`+|\$\$.*?\$\$", re.S | re.M)
 _STRONG = re.compile(r"!\[\[[^\]\n]+\]\]|^\s*>\s*\[![\w-]+\]|%%[^%\n]+%%", re.M)
-_NOTE_LINK = re.compile(r"\[\[[^\]\n\[,'\"=]*[^\W\d][^\]\n\[,'\"=]*\]\](?!\()")
+_NOTE_LINK = re.compile(r"\[\[[^\]\n\[,'\"=]*[^\W\d][^\]\n\[,'\"=]*\]\]" + _LINK_AFTER)
 
 
 def looks_obsidian(text: str) -> bool:
@@ -75,6 +80,20 @@ def _wiki(match: re.Match[str]) -> str:
     if not name:  # [[#section]] in the same note
         return target.lstrip("#^").strip()
     return name.rsplit("/", 1)[-1].removesuffix(".md")
+
+
+def _wikilinks(line: str) -> str:
+    """Note links rewritten, except inside a code span (`` `[[x]]` `` stays literal); a link whose
+    alias or heading holds code (`[[#on_chain_start|`on_chain_start`]]`) is still a link: 4 kinds
+    of prose passages in a real vault kept such links whole when code spans were cut out first."""
+    spans = [m.span() for m in _CODE_SPAN.finditer(line)]
+
+    def sub(match: re.Match[str]) -> str:
+        if any(a < match.start() < b for a, b in spans):
+            return match.group(0)
+        return _wiki(match)
+
+    return _WIKI.sub(sub, line)
 
 
 def _outside_code(line: str, rule) -> str:
@@ -149,7 +168,7 @@ def rewrite(text: str, *, obsidian: bool, mdx: bool) -> Rewritten:
         line = _outside_code(line, lambda s: _FOOTREF.sub("", s))
         if obsidian:
             line = _TASK.sub(r"\1", line)
-            line = _outside_code(line, lambda s: _MARK.sub(r"\1", _WIKI.sub(_wiki, s)))
+            line = _outside_code(_wikilinks(line), lambda s: _MARK.sub(r"\1", s))
             if not re.match(r"^\s{0,3}#{1,6}(\s|$)", line):
                 def tag(match: re.Match[str]) -> str:
                     tags.append(match.group(1))
