@@ -138,7 +138,7 @@ def make_chunks(
         embed_text = context_text(*context(p.heading), f"{intro}\n{p.text}" if intro else p.text)
         chunks.append(Chunk(text=p.text, heading=p.heading, line_start=p.line_start, line_end=p.line_end,
                             token_count=count_tokens(embed_text), content_hash=content_hash(embed_text),
-                            ordinal=ordinal, embed_text=embed_text, kind=p.kind, language=p.language))
+                            ordinal=ordinal, embed_text=embed_text, kind=p.kind, language=p.language, intro=intro))
     return chunks
 
 
@@ -146,9 +146,15 @@ def _whole_introduction(
     paragraphs: list[Paragraph], index: int, count_tokens: Callable[[str], int]
 ) -> Paragraph | None:
     """The prose paragraph right before code paragraph `index` when it is one short sentence that
-    introduces the block ("다음과 같이 실행한다:"): it then belongs to the code's passage."""
+    introduces the block ("다음과 같이 실행한다:"): it then belongs to the code's passage.
+
+    Only a block the author marked as code (a fence, an indented block, <pre>): text that merely
+    reads as code, such as the rows of numbers a PDF export leaves in AutoRAG-ko's corpus, took
+    1,174 "introductions" there (a caption, "출처 19", the sentence before a table) and its
+    hybrid nDCG@10 fell from 0.931 to 0.927.
+    """
     code = paragraphs[index]
-    if code.kind != "code" or index == 0:
+    if code.kind != "code" or not code.block or index == 0:
         return None
     before = paragraphs[index - 1]
     if before.kind != "prose" or before.heading != code.heading or before.line_end >= code.line_start:

@@ -32,6 +32,9 @@ class Paragraph:
     line_end: int  # 1-based, inclusive
     kind: str = "prose"  # "prose" or "code" (a code block, or program output pasted as text)
     language: str = ""  # a code block's language ("python"), when the author named it
+    # code the author marked as a block (a fence, an indented block, <pre>, a notebook cell), not a
+    # paragraph that reads as code or output; only such a block takes its introducing sentence
+    block: bool = False
 
 
 @dataclass
@@ -53,6 +56,9 @@ class Chunk:
     embed_text: str = ""
     kind: str = "prose"  # "prose" or "code": see Paragraph.kind
     language: str = ""
+    # a code chunk's introducing sentence that stays in the passage before it: embedded above the
+    # code and searched as its context (as title and heading are), not shown as its text
+    intro: str = ""
 
 
 @dataclass

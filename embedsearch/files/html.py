@@ -106,5 +106,5 @@ def paragraphs_from_blocks(blocks: list[Block], source: SourceIndex, headings: b
         start, end = found or (line, line)
         kind = "code" if block.kind == "code" else classify(block.text)
         paragraphs.append(Paragraph(block.text, " > ".join(h[1] for h in headings), start, end, kind=kind,
-                                    language=block.language))
+                                    language=block.language, block=block.kind == "code"))
     return paragraphs

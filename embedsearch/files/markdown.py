@@ -140,7 +140,7 @@ class _Walker:
             elif token.type in ("fence", "code_block"):
                 # leading blank lines stay (then dropped by _add) so that line i is the block's line i
                 code, first = token.content.rstrip(), _content_line(token) + offset
-                self._add(code, first, first + code.count("\n") + 1, "code", _language(token.info))
+                self._add(code, first, first + code.count("\n") + 1, "code", _language(token.info), block=True)
             elif token.type == "math_block":
                 self._add("\n".join(self.lines[start:end]), start, end)
             elif token.type == "paragraph_open" and _image_only(tokens[i + 1].children or []):
@@ -155,7 +155,8 @@ class _Walker:
         self.headings.append((level, f"{'#' * level} {text}"))
         self.first_heading = self.first_heading or text
 
-    def _add(self, text: str, start: int, end: int, kind: str = "prose", language: str = "") -> None:
+    def _add(self, text: str, start: int, end: int, kind: str = "prose", language: str = "",
+             block: bool = False) -> None:
         """`text` whose line i is source line `start + i` (0-based; `end` exclusive), when it has
         as many lines as the span: then blank lines at either end narrow the span to the text."""
         lines = text.split("\n")
@@ -171,7 +172,8 @@ class _Walker:
         while end > start + 1 and not self.lines[end - 1].strip():  # a list's map can hold the blank line after it
             end -= 1
         heading = " > ".join([h[1] for h in self.headings] + [t for a, b, t in self.containers if a <= start <= b])
-        self.paragraphs.append(Paragraph("\n".join(lines), heading, start + 1, end, kind=kind, language=language))
+        self.paragraphs.append(Paragraph("\n".join(lines), heading, start + 1, end, kind=kind, language=language,
+                                         block=block))
 
     def _html_block(self, start: int, end: int) -> None:
         """An HTML block ends where its first element closes (as in kramdown): a `<center>` line
