@@ -154,14 +154,21 @@ def _whole_introduction(
     hybrid nDCG@10 fell from 0.931 to 0.927.
     """
     code = paragraphs[index]
-    if code.kind != "code" or not code.block or index == 0:
+    before = _prose_before(code, paragraphs, index) if code.kind == "code" and code.block else None
+    if before is None or len([s for s in split_sentences(before.text) if s.strip()]) != 1:
+        return None
+    if len(before.text) > LONG or count_tokens(before.text.strip()) > INTRO_MAX_TOKENS:
+        return None
+    return before
+
+
+def _prose_before(code: Paragraph, paragraphs: list[Paragraph], index: int) -> Paragraph | None:
+    """The prose paragraph right before the code block at `index`, under the same heading and
+    above it (the only place its introduction can be), or None."""
+    if index == 0:
         return None
     before = paragraphs[index - 1]
     if before.kind != "prose" or before.heading != code.heading or before.line_end >= code.line_start:
-        return None
-    if len([s for s in split_sentences(before.text) if s.strip()]) != 1:
-        return None
-    if len(before.text) > LONG or count_tokens(before.text.strip()) > INTRO_MAX_TOKENS:
         return None
     return before
 
@@ -172,10 +179,8 @@ def _introduction(
     """The last sentence of the longer prose paragraph right before a code block, to embed above
     the code (the paragraph keeps it in its text and lines); "" when there is none, or it is too
     long to be an introduction."""
-    if index == 0:
-        return ""
-    before = paragraphs[index - 1]
-    if before.kind != "prose" or before.heading != code.heading or before.line_end >= code.line_start:
+    before = _prose_before(code, paragraphs, index)
+    if before is None:
         return ""
     sentences = [s for s in split_sentences(before.text) if s.strip()]
     if not sentences:

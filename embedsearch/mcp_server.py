@@ -349,19 +349,20 @@ class _Tools:
 
     def _answer(self, request: "ops.AskRequest", progress: "_Progress") -> "tuple[Answer, str]":
         """Search, prompt, generate (on a worker thread); the Answer and a note when no LLM answered."""
-        with ops.ask(self.index, request, self.llm) as stream:
-            if stream.llm is None:
-                return stream.run(), _no_llm_note(stream.passages)
-            progress.from_thread(f"Asking {stream.llm.model or 'the LLM'}")
-            written = 0
-            for piece in stream:  # leaving the block closes the LLM's stream
-                if progress.stopped.is_set():
-                    raise EmbedsearchError("the ask was cancelled")
-                written += len(piece)
-                progress.from_thread(f"Writing the answer: {written} characters", throttle=True)
-        if stream.answer is None:
-            raise AssertionError("generate() always ends with an Answer")
-        return stream.answer, ""
+        stream = ops.ask(self.index, request, self.llm)
+        if stream.llm is None:
+            return stream.run(), _no_llm_note(stream.passages)
+        progress.from_thread(f"Asking {stream.llm.model or 'the LLM'}")
+        written = 0
+
+        def piece(text: str) -> None:  # raising here closes the LLM's stream (AskStream.run)
+            nonlocal written
+            if progress.stopped.is_set():
+                raise EmbedsearchError("the ask was cancelled")
+            written += len(text)
+            progress.from_thread(f"Writing the answer: {written} characters", throttle=True)
+
+        return stream.run(piece), ""
 
     @_tool_errors
     def status(self) -> Annotated[CallToolResult, StatusOut]:

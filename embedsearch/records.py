@@ -57,7 +57,7 @@ class Chunk:
     kind: str = "prose"  # "prose" or "code": see Paragraph.kind
     language: str = ""
     # a code chunk's introducing sentence that stays in the passage before it: embedded above the
-    # code and searched as its context (as title and heading are), not shown as its text
+    # code and in its full-text row (store/documents.py), not shown as its text
     intro: str = ""
 
 

@@ -48,15 +48,22 @@ def span(line_start: int, line_end: int) -> str:
     return f"{line_start}" if line_end == line_start else f"{line_start}-{line_end}"
 
 
-def hit_location(hit: Hit) -> str:
-    """'posts/a.md:15-21': the passage's lines, which `get` reads back whole (a first line alone read one)."""
-    return f"{display_path(hit.path)}:{span(hit.line_start, hit.line_end)}"
+def place(item: Any) -> str:
+    """'posts/a.md:15-21' for anything with a path and a line range (a hit, a citation, a checked
+    sentence's backing, a document): the lines `get` reads back whole (a first line alone read one)."""
+    return f"{display_path(item.path)}:{span(item.line_start, item.line_end)}"
+
+
+def heading_parts(heading: str) -> list[str]:
+    """'# A > ## B' -> ['A', 'B']: the headings above a passage, outermost first, as a reader names
+    them. JSON gave the stored form ("# A > ## B") and every client had to strip the markers."""
+    parts = (re.sub(r"^#{1,6}(?:\s+|$)", "", part.strip()).strip() for part in heading.split(" > "))
+    return [part for part in parts if part]
 
 
 def heading_trail(heading: str) -> str:
     """'# A > ## B' -> 'A > B': the markdown markers mean nothing to a reader."""
-    parts = [part.strip().lstrip("#").strip() for part in heading.split(" > ")]
-    return " > ".join(part for part in parts if part)
+    return " > ".join(heading_parts(heading))
 
 
 def source_trail(title: str, heading: str, path: str = "") -> str:
@@ -69,8 +76,8 @@ def source_trail(title: str, heading: str, path: str = "") -> str:
     from pathlib import Path
 
     parts = [title or (Path(path).stem if path else "")]
-    for i, part in enumerate(heading_trail(heading).split(" > ")):
-        if part and part != parts[-1] and not (i == 0 and _begins_with_words(parts[0], part)):
+    for i, part in enumerate(heading_parts(heading)):
+        if part != parts[-1] and not (i == 0 and _begins_with_words(parts[0], part)):
             parts.append(part)
     return " > ".join(part for part in parts if part)
 
@@ -214,13 +221,6 @@ def snippet(text: str, query: str = "", limit: int = SNIPPET_CHARS) -> tuple[str
 
 # -- JSON ---------------------------------------------------------------------------------
 
-def heading_parts(heading: str) -> list[str]:
-    """'# A > ## B' -> ['A', 'B']: the headings above a passage, outermost first, as a reader names
-    them. JSON gave the stored form ("# A > ## B") and every client had to strip the markers."""
-    parts = (re.sub(r"^#{1,6}(?:\s+|$)", "", part.strip()).strip() for part in heading.split(" > "))
-    return [part for part in parts if part]
-
-
 def _heading_fields(heading: str) -> dict[str, Any]:
     """`heading` as the text views show it ("A > B") and `headings`, the same as a list."""
     parts = heading_parts(heading)
@@ -241,7 +241,7 @@ def hit_json(hit: Hit, *, query: str = "", explain: bool = False) -> dict[str, A
         "path": hit.path,
         "line_start": hit.line_start,
         "line_end": hit.line_end,
-        "location": hit_location(hit),
+        "location": place(hit),
         "title": hit.title,
         **_heading_fields(hit.heading),
         "kind": hit.kind,
@@ -261,8 +261,7 @@ def hit_json(hit: Hit, *, query: str = "", explain: bool = False) -> dict[str, A
 
 def citation_json(citation: Any) -> dict[str, Any]:
     """A citation as JSON; its location as hits show theirs (relative path, a line range)."""
-    location = f"{display_path(citation.path)}:{span(citation.line_start, citation.line_end)}"
-    return dict(dataclasses.asdict(citation), **_heading_fields(citation.heading), location=location)
+    return dict(dataclasses.asdict(citation), **_heading_fields(citation.heading), location=place(citation))
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:
@@ -287,7 +286,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 def support_json(support: Any) -> dict[str, Any]:
     """One checked sentence: its status and, when a passage backs it, the backing sentence's place."""
     out = dataclasses.asdict(support)
-    out["location"] = f"{display_path(support.path)}:{span(support.line_start, support.line_end)}" if support.path else None
+    out["location"] = place(support) if support.path else None
     return out
 
 
@@ -304,8 +303,7 @@ def support_lines(answer: Answer, width: int = 80) -> list[str]:
             continue
         cited = "".join(f"[{n}]" for n in s.cites) or "no citation"
         if s.status == "wrong_citation":
-            where = f"{display_path(s.path)}:{span(s.line_start, s.line_end)}"
-            text = f"≠ {s.text} ({cited}; backed by [{s.passage}] {where})"
+            text = f"≠ {s.text} ({cited}; backed by [{s.passage}] {place(s)})"
         else:
             text = f"✗ {s.text} ({cited}; no passage says this)"
         lines += wrap(text, width, indent="  ")
@@ -313,7 +311,7 @@ def support_lines(answer: Answer, width: int = 80) -> list[str]:
 
 
 def document_json(doc: DocumentText) -> dict[str, Any]:
-    return dict(dataclasses.asdict(doc), location=f"{display_path(doc.path)}:{span(doc.line_start, doc.line_end)}")
+    return dict(dataclasses.asdict(doc), location=place(doc))
 
 
 def skipped_lines(skipped: Sequence[tuple[str, str]]) -> list[str]:
@@ -412,7 +410,7 @@ def hit_header_parts(hit: Hit) -> list[tuple[str, str]]:
     Roles: rank, location, score (or doubtful: not backed as relevant, marked '?'), kind, trail.
     """
     doubtful = hit.relevant is False
-    parts = [(f"{hit.rank}. ", "rank"), (hit_location(hit), "location"),
+    parts = [(f"{hit.rank}. ", "rank"), (place(hit), "location"),
              (f"  {hit.score:.3f}" + ("?" if doubtful else ""), "doubtful" if doubtful else "score")]
     if hit.kind == "code":
         parts.append((f"  [{hit.language or 'code'}]", "kind"))
@@ -473,7 +471,7 @@ def sources_lines(rows: Sequence[tuple[int, Any]], title: str, width: int = 80) 
     """
     lines = [title]
     for n, item in rows:
-        location = f"{display_path(item.path)}:{span(item.line_start, item.line_end)}"
+        location = place(item)
         trail = source_trail(item.title, item.heading, item.path)
         lines += wrap(f"[{n}] {location}  {trail}".rstrip(), width, indent=" " * (len(str(n)) + 3))
     return lines

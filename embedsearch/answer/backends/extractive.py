@@ -235,9 +235,9 @@ def _introduces(line: str) -> bool:
 
 def _context(hit: Hit, text: str) -> str:
     if CONTEXT == "heading":
-        from ...views import heading_trail
+        from ...views import heading_parts
 
-        heading = heading_trail(hit.heading).split(" > ")[-1] or hit.title
+        heading = (heading_parts(hit.heading) or [""])[-1] or hit.title
         return f"{heading}\n{text}" if heading else text
     return text
 
