@@ -62,10 +62,12 @@ class Service:
             self._watcher = Watcher(self.index, self.watch_folders, listener=_log_watch).start()
 
     def _catch_up(self, job: Job) -> None:
-        """After an indexing job, bring the watched folders up to date again: a rebuild forgets every
+        """After a rebuild job, bring the watched folders up to date again: a rebuild forgets every
         document, and the watcher only hears of files that change, so without this the watched
-        folders' documents were gone until each file was saved again (issue 16)."""
-        if self._watcher is None:
+        folders' documents were gone until each file was saved again (issue 16). Any other job
+        leaves documents outside its folder as they were: walking the watched folders again after
+        it only held the write lock (a client's next job was a 409 meanwhile)."""
+        if self._watcher is None or not job.rebuild:
             return
         for root in self.watch_folders:
             for _ in range(60):  # the watcher itself may be writing a batch: wait for it
