@@ -45,8 +45,8 @@ from typing import Callable, Iterable
 from .records import Chunk, Paragraph
 from .text import content_hash, split_sentences
 
-CHUNKER_VERSION = 4  # 2: title and heading path embedded with the text; 3: code kind, introductions;
-# 4: an introduction is in one passage only
+CHUNKER_VERSION = 5  # 2: title and heading path embedded with the text; 3: code kind, introductions;
+# 4: an introduction is in one passage only; 5: sentences have vectors (an older index embeds again)
 INTRO_MAX_TOKENS = 96  # a longer last sentence is a paragraph's conclusion, not an introduction
 LONG = 16_384  # characters: far more than a window holds (~1,500 for Korean, ~2,500 for English)
 

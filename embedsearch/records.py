@@ -59,6 +59,20 @@ class Chunk:
     # a code chunk's introducing sentence that stays in the passage before it: embedded above the
     # code and in its full-text row (store/documents.py), not shown as its text
     intro: str = ""
+    # its sentences (sentences.py): (start, end) characters of `text`, (line_start, line_end)
+    sentences: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+
+@dataclass
+class Evidence:
+    """The sentence of a hit that comes nearest the query: what a reader looks at first."""
+
+    text: str
+    line_start: int
+    line_end: int
+    score: float  # its cosine with the query
+    start: int = 0  # characters [start, end) of the hit's text
+    end: int = 0
 
 
 @dataclass
@@ -82,6 +96,9 @@ class Hit:
     language: str = ""  # a code passage's language, when known
     # the same paragraph elsewhere (an author's reused text): "path:start-end" of each other copy
     also: list[str] = field(default_factory=list)
+    # its sentences nearest the query, best first (dense and hybrid modes, an index with sentence
+    # vectors); a reader's eye goes there, and `ask` without an LLM answers from them
+    evidence: list[Evidence] = field(default_factory=list)
 
     @property
     def location(self) -> str:

@@ -195,14 +195,17 @@ def term_spans(text: str, query: str) -> list[tuple[int, int]]:
     return merged
 
 
-def snippet(text: str, query: str = "", limit: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]]]:
-    """The passage flattened to one paragraph, cut to about `limit` characters around the first
-    query term (at spaces, marked with "…"), and the query terms' spans in it."""
+def snippet(text: str, query: str = "", limit: int = SNIPPET_CHARS,
+            focus: str = "") -> tuple[str, list[tuple[int, int]]]:
+    """The passage flattened to one paragraph, cut to about `limit` characters around `focus` (a
+    sentence of it: the hit's evidence) or else the first query term (at spaces, marked with
+    "…"), and the query terms' spans in it."""
     flat = " ".join(text.split())
     spans = term_spans(flat, query) if query else []
     if len(flat) <= limit:
         return flat, spans
-    first = spans[0][0] if spans else 0
+    at = flat.find(" ".join(focus.split())) if focus else -1
+    first = at + limit // 4 if at >= 0 else spans[0][0] if spans else 0
     start = max(0, first - limit // 4)
     if start:
         space = flat.rfind(" ", 0, start)
@@ -249,14 +252,43 @@ def hit_json(hit: Hit, *, query: str = "", explain: bool = False) -> dict[str, A
         "text": hit.text,
         "also": [f"{display_path(p)}:{lines}" for p, lines in (a.rsplit(":", 1) for a in hit.also)],
     }
+    if hit.evidence:
+        out["evidence"] = [{"text": e.text, "line_start": e.line_start, "line_end": e.line_end,
+                            "location": f"{display_path(hit.path)}:{span(e.line_start, e.line_end)}",
+                            "score": e.score} for e in hit.evidence]
     if query:
-        out["snippet"], spans = snippet(hit.text, query)
+        out["snippet"], spans, found = hit_snippet(hit, query)
         out["highlights"] = [list(s) for s in spans]
+        if found:
+            out["evidence_span"] = list(found)
     if hit.relevant is not None:
         out["relevant"] = hit.relevant
     if explain and hit.scores:
         out["scores"] = clean_scores(hit.scores)
     return out
+
+
+def hit_snippet(hit: Hit, query: str = "") -> tuple[str, list[tuple[int, int]], tuple[int, int] | None]:
+    """A hit's snippet as every front end shows it: around its best sentence (else the first query
+    term), the query terms' spans in it, and where the best sentence is in it (None: not there)."""
+    text, spans = snippet(hit.text, query, focus=hit.evidence[0].text if hit.evidence else "")
+    return text, spans, evidence_span(text, hit)
+
+
+def evidence_span(piece: str, hit: Hit) -> tuple[int, int] | None:
+    """Where the hit's best sentence is in its snippet `piece` (cut at the snippet's ends), or None."""
+    if not hit.evidence:
+        return None
+    words = " ".join(hit.evidence[0].text.split())
+    at = piece.find(words)
+    if at >= 0:
+        return at, at + len(words)
+    for size in range(len(words) - 1, 19, -1):  # the snippet cut it: its longest kept end or start
+        if piece.startswith("…" + words[-size:]):
+            return 1, 1 + size
+        if piece.endswith(words[:size] + "…"):
+            return len(piece) - size - 1, len(piece) - 1
+    return None
 
 
 def citation_json(citation: Any) -> dict[str, Any]:
@@ -440,7 +472,7 @@ def hits_text(hits: Sequence[Hit], query: str = "", width: int = 80) -> str:
     blocks = []
     for hit in hits:
         lines = wrap(hit_header(hit), width, indent=INDENT)
-        text, _ = snippet(hit.text, query)
+        text, _, _ = hit_snippet(hit, query)
         lines += wrap(text, width, first=INDENT, indent=INDENT)
         if hit.also:
             lines += wrap(also_text(hit), width, first=INDENT, indent=INDENT)

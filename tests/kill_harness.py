@@ -66,9 +66,9 @@ main()
 # "pyany:" any Python function, "c:" a C function of a module)
 TARGETS: dict[str, list[str]] = {
     "startup": ["py:__init__", "py:_file_lock"],
-    "schema": ["py:_create_tables", "py:_create_v2_parts", "py:create_table", "py:set_meta"],
+    "schema": ["py:_create_tables", "py:_create_v2_parts", "py:_migrate_to_3", "py:create_table", "py:set_meta"],
     "scanning": ["py:_read_source", "py:read_documents"],
-    "embedding": ["py:embed_passages", "py:_chunk"],
+    "embedding": ["py:embed_passages_with_parts", "py:_chunk"],
     "committing": ["py:replace_document", "py:defer_interrupts", "py:_log"],
     "vector store": ["py:sync", "pyany:write_index", "c:replace", "py:prune_log"],
 }
@@ -112,13 +112,17 @@ def documents(index: Path) -> dict[str, str]:
         return {}
 
 
-def snapshot(index: Path) -> dict[tuple[str, int], tuple[str, str, int, int, str, np.ndarray]]:
-    """(file name, ordinal) -> (text, heading, line_start, line_end, kind, vector) of every chunk."""
+def snapshot(index: Path) -> dict[tuple[str, int], tuple[str, str, int, int, str, str, np.ndarray, np.ndarray]]:
+    """(file name, ordinal) -> (text, heading, line_start, line_end, kind, sentences, vector, sentence
+    vectors) of every chunk."""
     with sqlite3.connect(f"{(index / 'embedsearch.db').as_uri()}?mode=ro", uri=True) as conn:
         rows = conn.execute(
             "SELECT documents.path, chunks.ordinal, chunks.text, chunks.heading, chunks.line_start, chunks.line_end,"
-            " chunks.kind, chunks.vector FROM chunks JOIN documents ON documents.id = chunks.document_id").fetchall()
-    return {(Path(p).name, o): (t, h, a, b, k, np.frombuffer(v, dtype=np.float32)) for p, o, t, h, a, b, k, v in rows}
+            " chunks.kind, chunks.sentences, chunks.vector, chunks.sentence_vectors FROM chunks"
+            " JOIN documents ON documents.id = chunks.document_id").fetchall()
+    return {(Path(p).name, o): (t, h, a, b, k, s, np.frombuffer(v, dtype=np.float32),
+                                np.frombuffer(sv or b"", dtype=np.float16).astype(np.float32).reshape(-1, 384))
+            for p, o, t, h, a, b, k, s, v, sv in rows}
 
 
 # The default engine embeds each passage on its own (vectors/onnx_e5.py), so a passage's vector
@@ -136,8 +140,10 @@ def compare(index: Path, reference: Path) -> tuple[int, int, int]:
     differing = 0
     for key in want.keys() & got.keys():
         a, b = got[key], want[key]
-        cosine = float(np.dot(a[5], b[5]))
-        if a[:5] != b[:5] or cosine < SAME_VECTOR:
+        cosine = float(np.dot(a[6], b[6]))
+        # the sentences' vectors too (float16: the same bits from the same run)
+        same_sentences = a[7].shape == b[7].shape and np.array_equal(a[7], b[7])
+        if a[:6] != b[:6] or cosine < SAME_VECTOR or not same_sentences:
             differing += 1
     return missing, extra, differing
 

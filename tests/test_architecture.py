@@ -19,7 +19,7 @@ PACKAGE = ROOT / "embedsearch"
 LAYERS: list[set[str]] = [
     {"errors", "records", "text", "tokens", "config", "registry"},  # shared by every stage
     {"files"},
-    {"chunks"},
+    {"chunks", "sentences"},  # passages, and the sentences of each
     {"vectors"},
     {"store"},
     {"indexer"},

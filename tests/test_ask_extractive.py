@@ -11,8 +11,9 @@ import pytest
 from conftest import write
 from embedsearch import Index
 from embedsearch.answer import LLMConfig
-from embedsearch.answer.backends.extractive import Sentence, pick, sentences_of, split
+from embedsearch.answer.backends.extractive import Sentence, pick, sentences_of
 from embedsearch.records import Hit
+from embedsearch.sentences import split
 
 pytestmark = pytest.mark.usefixtures("llm_env")
 

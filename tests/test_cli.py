@@ -60,7 +60,7 @@ def test_search_output_keeps_every_korean_character_at_80_columns(sample_index: 
 
     from embedsearch import Index
     from embedsearch.cli.search import render_hits
-    from embedsearch.views import display_path, snippet
+    from embedsearch.views import display_path, hit_snippet
 
     query = "토큰화할 때 한국어가 더 많은 토큰을 쓰는 이유"
     console = Console(record=True, width=width, force_terminal=True)
@@ -71,8 +71,9 @@ def test_search_output_keeps_every_korean_character_at_80_columns(sample_index: 
     assert all(cell_len(line) <= width for line in text.splitlines())
     flat = "".join(text.split())
     for hit in hits:
-        shown, spans = snippet(hit.text, query)
+        shown, spans, best = hit_snippet(hit, query)
         assert "".join(shown.split()) in flat  # every character of the snippet, only wrapped
+        assert best and shown[best[0]:best[1]] == " ".join(hit.evidence[0].text.split())  # in bold
         assert "".join(f"{display_path(hit.path)}:{hit.line_start}".split()) in flat
         assert spans  # the query's words are found (and highlighted) in each snippet
     assert any("\uac00" <= c <= "\ud7a3" for c in flat)
@@ -80,7 +81,7 @@ def test_search_output_keeps_every_korean_character_at_80_columns(sample_index: 
 
 def test_plain_text_view_wraps_korean_by_display_width(sample_index: Path) -> None:
     from embedsearch import Index
-    from embedsearch.views import cell_width, hits_text, snippet
+    from embedsearch.views import cell_width, hit_snippet, hits_text
 
     query = "LoRA는 무엇을 학습하나"
     with Index(sample_index) as ix:
@@ -90,7 +91,7 @@ def test_plain_text_view_wraps_korean_by_display_width(sample_index: Path) -> No
     assert text.startswith("1. ") and "finetuning-vs-prompting.md:" in text
     flat = "".join(text.split())
     for hit in hits:
-        assert "".join(snippet(hit.text, query)[0].split()) in flat
+        assert "".join(hit_snippet(hit, query)[0].split()) in flat
 
 
 def test_min_score_filters(sample_index: Path) -> None:

@@ -63,7 +63,7 @@ class Corpus:
                         content_hash=content_hash(t.encode()), ordinal=i,
                         kind="code" if t.startswith("import") else "prose") for i, t in enumerate(texts)]
         with self.db.transaction():
-            ids = self.db.replace_document(doc, "test", chunks, [v.tobytes() for v in vectors])
+            ids = self.db.replace_document(doc, "test", chunks, [(v.tobytes(), b"") for v in vectors])
         for old in self.chunks_of.pop(path, []):
             del self.vectors[old]
         self.chunks_of[path] = ids

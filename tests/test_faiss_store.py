@@ -57,7 +57,7 @@ class Corpus:
                 chunk = Chunk(text=f"t{i}", heading="", line_start=1, line_end=1, token_count=3, content_hash=f"c{i}",
                               kind="code" if i % 7 == 0 else "prose")
                 v = self.vector()
-                (cid,) = self.db.replace_document(doc, "test", [chunk], [v.tobytes()])
+                (cid,) = self.db.replace_document(doc, "test", [chunk], [(v.tobytes(), b"")])
                 self.vectors[cid] = v
                 self.doc_of[cid] = self.db.document(doc.path)["id"]
                 added.append(cid)

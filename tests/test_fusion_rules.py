@@ -188,3 +188,19 @@ def test_bm25_only_chunk_gets_its_exact_cosine(rules_index: Path) -> None:
     for h in lexical_only:
         assert h.scores["cosine"] == pytest.approx(min(truth[h.chunk_id], floor), abs=1e-5)
         assert h.scores["cosine"] < floor  # the floor would have flattered it
+
+
+def test_the_best_sentence_term_mixes_in_only_as_far_as_its_weight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Off as shipped (measured: no weight won on the tuning questions): the passage's cosine ranks.
+    At a weight, a passage whose one sentence is nearer the query than the passage overtakes."""
+    info = QueryInfo(KO, 0.0, 0.9)
+    passages = {1: Passage("prose", PROSE, best_sentence=0.80), 2: Passage("prose", PROSE, best_sentence=0.95)}
+    dense = [(1, 0.86), (2, 0.85)]
+    assert order(dense, [], info, passages) == [1, 2]
+    shipped = {f.chunk_id: f for f in fusion.fuse(dense, [], info, passages)}
+    assert shipped[1].score == fusion.fuse(dense, [], info, {i: Passage("prose", PROSE) for i in (1, 2)})[0].score
+    assert shipped[2].parts["sentence"] == 0.95
+    monkeypatch.setattr(fusion, "SENTENCE_WEIGHT", 0.5)
+    assert order(dense, [], info, passages) == [2, 1]
+    monkeypatch.setattr(fusion, "SENTENCE_MAX", True)
+    assert order(dense, [], info, {1: Passage("prose", PROSE, best_sentence=0.5), 2: Passage("prose", PROSE)}) == [1, 2]

@@ -50,7 +50,7 @@ SHORT_FORM = [
     ("schema", "py:_create_v2_parts", 1),
     ("schema", "py:set_meta", 1),
     ("scanning", "py:read_documents", 5),
-    ("embedding", "py:embed_passages", 1),
+    ("embedding", "py:embed_passages_with_parts", 1),
     ("committing", "py:defer_interrupts", 1),
     ("vector store", "pyany:write_index", 1),
 ]
@@ -69,7 +69,7 @@ def test_a_kill_at_any_moment_leaves_a_usable_index(phase: str, target: str, nth
     assert kh.compare(index, reference) == (0, 0, 0)
 
 
-@pytest.mark.parametrize("target", ["py:defer_interrupts", "py:embed_passages"])
+@pytest.mark.parametrize("target", ["py:defer_interrupts", "py:embed_passages_with_parts"])
 def test_ctrl_c_during_a_commit_or_embedding_is_one_line_and_exit_130(target: str, posts: Path, reference: Path,
                                                                        tmp_path: Path) -> None:
     index = tmp_path / "ix"
@@ -293,4 +293,6 @@ def test_an_index_brought_up_to_date_edit_by_edit_equals_a_fresh_build(tmp_path:
         ix.add(posts)
     assert kh.compare(edited, fresh) == (0, 0, 0)
     got, want = kh.snapshot(edited), kh.snapshot(fresh)
-    assert all(np.array_equal(got[key][5], want[key][5]) for key in want)  # the same bytes, not only close
+    assert all(np.array_equal(got[key][6], want[key][6]) for key in want)  # the same bytes, not only close
+    assert all(np.array_equal(got[key][7], want[key][7]) for key in want)  # and the sentences' vectors
+    assert sum(len(want[key][7]) for key in want) > len(want)  # (they have sentences)

@@ -68,12 +68,12 @@ def test_a_schema_1_database_migrates_to_what_a_new_one_is(tmp_path: Path) -> No
     store = Store(tmp_path / "old")
     assert store.exists() and store.schema_version() == 1
     store.create()
-    assert store.schema_version() == SCHEMA_VERSION == 2
+    assert store.schema_version() == SCHEMA_VERSION == 3
     assert "generation" not in store.meta()
     fresh = new_store(tmp_path / "new")
     fresh.create()
     assert shape(tmp_path / "old") == shape(tmp_path / "new")
-    assert "kind" in [c[1] for c in shape(tmp_path / "new")["chunks"][0]]
+    assert {"kind", "sentences", "sentence_vectors"} <= {c[1] for c in shape(tmp_path / "new")["chunks"][0]}
     # every chunk: its text hash, a place in the vector log (vector stores rebuild), its lexical entry
     rows = store.chunk_rows([1, 2, 3])
     assert [rows[i]["text_hash"] for i in (1, 2, 3)] == [text_hash(t) for t in TEXTS]
@@ -95,8 +95,8 @@ def test_a_failed_step_leaves_the_database_as_it_was(tmp_path: Path, monkeypatch
     def broken(db: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, (3, broken)])
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, (4, broken)])
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 4)
     store = Store(tmp_path / "ix")
     with pytest.raises(EmbedsearchError, match="no space left"):
         store.create()
@@ -107,17 +107,17 @@ def test_a_failed_step_leaves_the_database_as_it_was(tmp_path: Path, monkeypatch
 
 def test_adding_a_schema_is_adding_one_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A new step reaches old databases and new ones alike (as schema.py's docstring promises)."""
-    def to_3(db: sqlite_utils.Database) -> None:
+    def to_4(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE documents ADD COLUMN summary TEXT")
 
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, (3, to_3)])
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, (4, to_4)])
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 4)
     make_schema_1(tmp_path / "old")
     Store(tmp_path / "old").create()
     new_store(tmp_path / "new").create()
     assert shape(tmp_path / "old") == shape(tmp_path / "new")
     assert "summary" in [c[1] for c in shape(tmp_path / "new")["documents"][0]]
-    assert Store(tmp_path / "old").schema_version() == 3
+    assert Store(tmp_path / "old").schema_version() == 4
 
 
 def test_a_database_from_a_newer_embedsearch_is_refused(tmp_path: Path) -> None:

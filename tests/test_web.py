@@ -156,6 +156,9 @@ def test_search_shows_results_with_the_terms_highlighted(page: Page, site: str) 
     assert first.find_element(page.By.CSS_SELECTOR, ".trail").text == "대규모 언어 모델 정리 › 대규모 언어 모델 › 한계"
     marks = [m.text for m in first.find_elements(page.By.CSS_SELECTOR, ".snippet mark")]
     assert "환각" in marks and "LLM" in marks
+    # a passage of one sentence is all evidence: its line is named on hover, nothing is underlined
+    assert first.find_element(page.By.CSS_SELECTOR, ".snippet").get_attribute("title").endswith("llm.md:13")
+    assert not first.find_elements(page.By.CSS_SELECTOR, ".snippet strong.evidence")
     assert page.locations()[0].endswith("llm.md:13")
     first.find_element(page.By.CSS_SELECTOR, ".location").click()  # the passage's lines, numbered
     lines = page.wait(lambda d: first.find_elements(page.By.CSS_SELECTOR, ".lines .ln"))
@@ -347,6 +350,20 @@ def test_code_is_shown_as_code(page: Page, code_site: str, width: int, height: i
         assert _png_size(shot)[0] == round(width * box["dpr"])
     finally:
         page.driver.set_window_size(1280, 900)
+
+
+def test_the_sentence_nearest_the_question_is_underlined(page: Page, code_site: str) -> None:
+    page.open(code_site)
+    hits = page.search("형태소 분석기와 달리 어떤 어휘를 쓰나?")
+    prose = next(h for h in hits if h.find_elements(page.By.CSS_SELECTOR, "p.snippet"))
+    snippet = prose.find_element(page.By.CSS_SELECTOR, "p.snippet")
+    evidence = "".join(e.text for e in snippet.find_elements(page.By.CSS_SELECTOR, "strong.evidence"))
+    assert "".join(evidence.split()) == "형태소분석기와달리학습한어휘만씁니다."
+    assert "서브워드 토크나이저는" in snippet.text  # the rest of the passage is there, not underlined
+    assert snippet.get_attribute("title").endswith("tokenizer.md:6")
+    assert page.js("return getComputedStyle(arguments[0]).textDecorationLine",
+                   snippet.find_element(page.By.CSS_SELECTOR, "strong.evidence")) == "underline"
+    page.shot("evidence")
 
 
 # The server's answer, as an LLM that cited nothing would stream it: the page's own /api/ask

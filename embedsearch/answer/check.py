@@ -27,7 +27,7 @@ import re
 from typing import TYPE_CHECKING, Sequence
 
 from ..records import Hit, SentenceSupport
-from .backends.extractive import split
+from ..sentences import split
 from .citations import cited_numbers
 
 if TYPE_CHECKING:

@@ -35,9 +35,10 @@ def search(
 ) -> None:
     """Find the passages nearest in meaning to QUERY.
 
-    On a terminal: each passage as `rank. path:line  score  title > heading` and its snippet,
-    the query's words highlighted. With --json or when piped: one JSON object per passage. In
-    hybrid mode, a passage the calibrated relevance signal does not back has its score marked
+    On a terminal: each passage as `rank. path:line  score  title > heading` and its snippet
+    around its sentence nearest the query (in bold), the query's words highlighted. With
+    --json or when piped: one JSON object per passage, its `evidence` sentences with their
+    lines. In hybrid mode, a passage the calibrated relevance signal does not back has its score marked
     with '?'; when none is backed, search says so.
     """
     # One short query: a single OpenMP thread embeds it faster than two that must wake and sync
@@ -76,7 +77,7 @@ def render_hits(hits: "list[Hit]", query: str, *, explain: bool = False, out: "C
     from rich.padding import Padding
     from rich.text import Text
 
-    from ..views import also_text, hit_header_parts, scores_text, snippet
+    from ..views import also_text, hit_header_parts, hit_snippet, scores_text
 
     out = out or console
     for i, hit in enumerate(hits):
@@ -90,8 +91,10 @@ def render_hits(hits: "list[Hit]", query: str, *, explain: bool = False, out: "C
         out.print(lines[0], soft_wrap=True)
         for line in lines[1:]:
             out.print(Padding(line, (0, 0, 0, 3)))
-        text, spans = snippet(hit.text, query)
+        text, spans, found = hit_snippet(hit, query)
         body = Text(text, overflow="fold")
+        if found and found[1] - found[0] < len(text):  # the sentence nearest the query, when it is a part
+            body.stylize("bold", *found)
         for start, end in spans:
             body.stylize("bold yellow", start, end)
         out.print(Padding(body, (0, 0, 0, 3)))

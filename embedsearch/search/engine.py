@@ -7,13 +7,14 @@ author's repeated paragraphs into one hit that lists the other places it appears
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Callable
 
 from ..errors import EmbedsearchError, FilterError
 from ..records import Hit
 from ..text import nfc
-from . import DEFAULT_MODE, HYBRID_CANDIDATES, KINDS, MAX_K, MODES, fusion
+from . import DEFAULT_MODE, HYBRID_CANDIDATES, KINDS, MAX_K, MODES, evidence, fusion
 
 if TYPE_CHECKING:
     import numpy as np
@@ -215,14 +216,19 @@ class SearchEngine:
 
         relevant: dict[int, bool] = {}
         rows = None
+        sentences = None
         if mode == "lexical":
             ranked, parts = lexical, {i: {"lexical": s} for i, s in lexical}
+            rows = self.db.chunk_rows([i for i, _ in ranked])
         else:
             corpus_hangul = self.db.meta().get("corpus_hangul")
             ideal = self.db.lexical_ideal(query) if lexical else 0.0
             info = fusion.QueryInfo(query, ideal, float(corpus_hangul) if corpus_hangul else None)
             rows = self.db.chunk_rows(list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical])))
-            passages = {i: fusion.Passage(row["kind"] or "prose", row["text"] or "") for i, row in rows.items()}
+            sentences = evidence.Sentences(rows, vector, query)
+            best = sentences.best() if fusion.SENTENCE_WEIGHT else {}  # else only the hits' are read
+            passages = {i: fusion.Passage(row["kind"] or "prose", row["text"] or "", best.get(i))
+                        for i, row in rows.items()}
             fused = fusion.fuse(dense, lexical, info, passages, self._cosines(vector, dense, lexical))
             if mode == "hybrid":
                 ranked, parts = [(f.chunk_id, f.score) for f in fused], {f.chunk_id: f.parts for f in fused}
@@ -235,6 +241,10 @@ class SearchEngine:
         hits = self._hits(ranked, parts, k, rows)
         for hit in hits:
             hit.relevant = relevant.get(hit.chunk_id)
+            if sentences is not None:
+                hit.evidence = sentences.evidence(hit.chunk_id, hit.text)
+            elif hit.chunk_id in rows:
+                hit.evidence = evidence.by_words(query, hit.text, json.loads(rows[hit.chunk_id]["sentences"] or "[]"))
         return hits
 
     def _cosines(self, vector: "np.ndarray | None", dense: list[tuple[int, float]],

@@ -57,6 +57,16 @@ from typing import Mapping, Sequence
 from ..store.fts import query_tokens
 
 LEXICAL_WEIGHT = 0.15
+# The passage's meaning with its best sentence's: (1 - w) * cosine + w * best sentence cosine (or,
+# with SENTENCE_MAX, the sentence only where it beats the passage). Measured on the tuning split of
+# the real-blog questions (benchmarks/quality/sentence_lab.py, 291 questions, today's fusion
+# 0.605 / 0.866 hit@1 / hit@5): with the sentence vectors the index stores (read off the passage's
+# own run) no weight wins (w 0.25-1.0: 0.598-0.605 / 0.856-0.866; max-sim 0.595-0.601). Sentences
+# embedded again on their own, at twice the indexing time, did not win either (best: max-sim 0.5,
+# 0.632 / 0.849; with their heading 0.625 / 0.866). So the ranking stays the passage's (w = 0);
+# the sentences serve as each hit's evidence (search/evidence.py) and as the offline answer.
+SENTENCE_WEIGHT = 0.0
+SENTENCE_MAX = False
 LONG_QUERY_FROM = 15  # query tokens (Korean bigrams, English words) before w starts to grow
 LONG_QUERY_STEP = 0.04  # added to w per token past LONG_QUERY_FROM ...
 LONG_QUERY_SPAN = 20  # ... for at most this many tokens (w <= 0.95)
@@ -88,10 +98,12 @@ class QueryInfo:
 
 @dataclass
 class Passage:
-    """What the fusion's corrections read of a candidate: its kind and its text."""
+    """What the fusion's corrections read of a candidate: its kind and its text; and the cosine of
+    its sentence nearest the query (None: no sentence has a vector)."""
 
     kind: str = "prose"
     text: str = ""
+    best_sentence: float | None = None
 
 
 @dataclass
@@ -191,10 +203,17 @@ def fuse(
         bm25 = lex_map.get(cid, 0.0)
         coverage = bm25 / ideal if ideal > 0 else 0.0
         cosine = cos if cos is not None else min(cosines.get(cid, floor), floor)
-        adj = adjustment(passages[cid], info, codeish, mismatch) if passages and cid in passages else 0.0
-        score = cosine + w * coverage + adj
+        passage = passages.get(cid) if passages else None
+        adj = adjustment(passage, info, codeish, mismatch) if passage else 0.0
+        meaning = cosine
+        best = passage.best_sentence if passage else None
+        if best is not None:
+            meaning = (1 - SENTENCE_WEIGHT) * cosine + SENTENCE_WEIGHT * (max(best, cosine) if SENTENCE_MAX else best)
+        score = meaning + w * coverage + adj
         parts = {"dense": cos if cos is not None else math.nan, "lexical": bm25, "coverage": coverage,
                  "fused": score, "evidence": cosine + EVIDENCE_WEIGHT * coverage}
+        if best is not None:
+            parts["sentence"] = best
         if cos is None and cid in cosines:
             parts["cosine"] = cosine
         if adj:

@@ -119,22 +119,27 @@ class Documents(VectorLog):
             found.update({p: (doc_id, h, chunking) for p, doc_id, h, chunking in rows})
         return found
 
-    def vectors_by_hash(self, hashes: Iterable[str]) -> dict[str, bytes]:
-        """Stored vectors for chunk texts already embedded anywhere in the index (moves, renames)."""
-        found: dict[str, bytes] = {}
+    def vectors_by_hash(self, hashes: Iterable[str]) -> dict[str, tuple[bytes, bytes]]:
+        """Stored vectors (the passage's, its sentences') for chunk texts already embedded anywhere
+        in the index (moves, renames). A chunk stored before sentences had vectors is not reused."""
+        found: dict[str, tuple[bytes, bytes]] = {}
         wanted = list(set(hashes))
         for start in range(0, len(wanted), 500):
             part = wanted[start : start + 500]
             marks = ",".join("?" * len(part))
-            for h, vec in self.conn.execute(
-                f"SELECT content_hash, vector FROM chunks WHERE content_hash IN ({marks}) GROUP BY content_hash",
+            for h, vec, sentence_vectors in self.conn.execute(
+                f"SELECT content_hash, vector, sentence_vectors FROM chunks WHERE content_hash IN ({marks})"
+                " AND sentence_vectors IS NOT NULL GROUP BY content_hash",
                 part,
             ):
-                found[h] = vec
+                found[h] = (vec, sentence_vectors)
         return found
 
-    def replace_document(self, doc: Document, chunking: str, chunks: Sequence[Chunk], vectors: Sequence[bytes]) -> list[int]:
-        """Write a document and its chunks (inside a transaction); returns the new chunk ids."""
+    def replace_document(self, doc: Document, chunking: str, chunks: Sequence[Chunk],
+                         vectors: Sequence[tuple[bytes, bytes]]) -> list[int]:
+        """Write a document and its chunks (inside a transaction); returns the new chunk ids.
+
+        `vectors`: each chunk's vector (float32) and its sentences' vectors (float16, one row each)."""
         row = self.conn.execute("SELECT id FROM documents WHERE path = ?", (doc.path,)).fetchone()
         values = (doc.content_hash, doc.mtime, doc.title, json.dumps(doc.front_matter, ensure_ascii=False, default=str),
                   doc.encoding, chunking, time.time())
@@ -154,12 +159,14 @@ class Documents(VectorLog):
             )
             doc_id = cur.lastrowid
         ids = []
-        for chunk, vector in zip(chunks, vectors):
+        for chunk, (vector, sentence_vectors) in zip(chunks, vectors):
             cur = self.conn.execute(
                 "INSERT INTO chunks(document_id, ordinal, text, heading, line_start, line_end, token_count,"
-                " content_hash, vector, kind, language, text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " content_hash, vector, kind, language, text_hash, sentences, sentence_vectors)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (doc_id, chunk.ordinal, chunk.text, chunk.heading, chunk.line_start, chunk.line_end,
-                 chunk.token_count, chunk.content_hash, vector, chunk.kind, chunk.language, text_hash(chunk.text)),
+                 chunk.token_count, chunk.content_hash, vector, chunk.kind, chunk.language, text_hash(chunk.text),
+                 json.dumps(chunk.sentences), sentence_vectors),
             )
             ids.append(int(cur.lastrowid))
         # a code chunk's introduction is searched with it, as it is embedded with it: out of the
@@ -228,7 +235,8 @@ class Documents(VectorLog):
         try:
             rows = conn.execute(
                 "SELECT chunks.id, chunks.text, chunks.heading, chunks.line_start, chunks.line_end, chunks.kind,"
-                " chunks.language, chunks.text_hash, documents.path, documents.title, documents.id AS document_id"
+                " chunks.language, chunks.text_hash, chunks.sentences, chunks.sentence_vectors,"
+                " documents.path, documents.title, documents.id AS document_id"
                 " FROM chunks JOIN documents ON documents.id = chunks.document_id"
                 " WHERE chunks.id IN (SELECT value FROM json_each(?))",
                 (json.dumps([int(i) for i in ids]),),

@@ -2,8 +2,8 @@
 
 A new database and an old one are brought to `SCHEMA_VERSION` by the same code: `_create_tables`
 makes the tables a database starts from (schema 1), and `MIGRATIONS` then runs, in order, every
-step above the database's version. **Adding schema 3 is adding one function** `_migrate_to_3(db)`
-and its entry `(3, _migrate_to_3)` at the end of `MIGRATIONS`: new databases get it too, so a new
+step above the database's version. **Adding schema 4 is adding one function** `_migrate_to_4(db)`
+and its entry `(4, _migrate_to_4)` at the end of `MIGRATIONS`: new databases get it too, so a new
 and a migrated index cannot drift apart. A step receives a `sqlite_utils.Database` inside the one
 `atomic()` block of `Schema.create`, so a kill anywhere in it leaves the database as it was.
 
@@ -149,8 +149,19 @@ def _migrate_to_2(db: Any) -> None:
     db.execute("DELETE FROM meta WHERE key = 'generation'")
 
 
+def _migrate_to_3(db: Any) -> None:
+    """Schema 2 -> 3: each chunk's sentences and their vectors (sentences.py). A chunk stored
+    before has neither: its passage is still found, and the next `index` run embeds it again
+    (the chunker's fingerprint changed with it) to give its sentences vectors."""
+    columns = set(db["chunks"].columns_dict)
+    for name, sql in (("sentences", "TEXT"), ("sentence_vectors", "BLOB")):
+        if name not in columns:
+            db.execute(f"ALTER TABLE chunks ADD COLUMN {name} {sql}")
+
+
 # (version, the step that brings a database of the version before it there), oldest first.
 MIGRATIONS: list[tuple[int, Callable[[Any], None]]] = [
     (2, _migrate_to_2),  # chunk kind/language/text_hash, vector_log
+    (3, _migrate_to_3),  # chunk sentences and their vectors
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -6,6 +6,8 @@ its mean pooling:
     inputs   embeddings float32 [batch, tokens, 384]  the word-embedding rows of the token ids
              mask       int32   [batch, tokens]       1 for a token, 0 for padding
     output   mean       float32 [batch, 384]          mean of the last hidden states over the tokens
+             hidden     float32 [batch, tokens, 384]  the last hidden states themselves, from which
+                                                      a sentence's vector is pooled (`onnx_e5`)
 
 The 250,037 x 384 word-embedding table stays outside the graph, 4-bit, and only the rows a batch
 uses are dequantized (`E5Weights.word_embeddings`): inside, it would be 384 MB of float32 to write,
@@ -42,7 +44,8 @@ if TYPE_CHECKING:
     import onnx
 
 OPSET = 17
-GRAPH_VERSION = 2  # bump when the graph changes: it is part of the cache key
+# Bump when the graph changes: it is part of the cache key. 3: the hidden states are an output too.
+GRAPH_VERSION = 3
 
 
 def build_fp32(weights: E5Weights, outliers: "list[list[int]] | None" = None,
@@ -117,6 +120,7 @@ def build_fp32(weights: E5Weights, outliers: "list[list[int]] | None" = None,
         else:
             ffn = split_ffn(p, x, outliers[i])
         x = add_norm(x, ffn, f"{p}.fo.b", f"{p}.oln", f"h{i + 1}")
+    x = node("Identity", [x], "hidden")
 
     # mean over real tokens: sum(h * mask) / sum(mask)
     mask = node("Cast", ["mask"], "mask.f", to=TensorProto.FLOAT)
@@ -129,7 +133,8 @@ def build_fp32(weights: E5Weights, outliers: "list[list[int]] | None" = None,
         nodes, "multilingual-e5-small",
         [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", "tokens", c.hidden]),
          helper.make_tensor_value_info("mask", TensorProto.INT32, ["batch", "tokens"])],
-        [helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["batch", c.hidden])]
+        [helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["batch", c.hidden]),
+         helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "tokens", c.hidden])]
         + [helper.make_tensor_value_info(f"l{i}.gelu", TensorProto.FLOAT, None) for i in range(c.layers) if expose_gelu],
         initializer=list(inits.values()),
     )

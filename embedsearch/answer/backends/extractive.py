@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from ...records import Citation, Hit
+from ...sentences import MIN_CHARS, has_hangul, spans  # MIN_CHARS: shorter pieces are headings, labels
 from .base import estimate_tokens
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 MODEL = "extractive"
 MAX_SENTENCES = 3  # an answer, not a summary of the passages
 PASSAGES = 5  # sentences come from the top passages only: further down they rarely answer
-MIN_CHARS = 12  # shorter pieces are headings, labels, list stubs
 # Sentences besides the best are kept only when nearly as good. With one sentence a passage (below)
 # the runner-ups are other passages' best: within 0.05 (tune split, extractive_lab.py) 206 of 291
 # answers hold the answering sentence; 0.03: 199, 0.04: 203, 0.06: 206 with more sentences, 0.08:
@@ -159,10 +159,10 @@ def meaning(question: str, candidates: Sequence[Sentence], chosen: Sequence[Sent
     if not candidates or not is_bundled(getattr(embedder, "name", None)) \
             or any(s.cosine is None for s in candidates):
         return None
-    hangul = _has_hangul(question)
-    if any(_has_hangul(s.text) != hangul for s in chosen):
+    hangul = has_hangul(question)
+    if any(has_hangul(s.text) != hangul for s in chosen):
         return float("inf") if CROSS_SCRIPT_LIFT is None else max(s.cosine for s in candidates) + CROSS_SCRIPT_LIFT
-    return max((s.cosine for s in candidates if _has_hangul(s.text) == hangul), default=None)
+    return max((s.cosine for s in candidates if has_hangul(s.text) == hangul), default=None)
 
 
 def answer_text(chosen: Sequence[Sentence]) -> str:
@@ -174,63 +174,19 @@ def _flat(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-# A sentence ends at . ! ? … (full-width too) and closing quotes, followed by white space; at a
-# blank line; or at a line break before a list item. A single line break inside a paragraph is
-# the author's wrapping, not an end (text.split_sentences, made for fitting chunks, breaks there:
-# "...without\nPython or a GPU, ..." became a sentence starting mid-clause).
-_END = re.compile(r"(?<=[.!?…。！？])[\"'”’)\]]*\s+|\n\s*\n\s*|\n(?=\s*(?:[-*+•]|\d+[.)])\s)")
-
-
-def split(text: str) -> list[tuple[int, str]]:
-    """(offset, piece) for each sentence of `text`; the pieces together are the whole text."""
-    pieces, start = [], 0
-    for match in _END.finditer(text):
-        if match.end() > start:
-            pieces.append((start, text[start:match.end()]))
-        start = match.end()
-    if start < len(text):
-        pieces.append((start, text[start:]))
-    return pieces
-
-
 def sentences_of(hits: Sequence[Hit], *, limit: int = PASSAGES, min_chars: int = MIN_CHARS,
                  code: bool = False) -> list[Sentence]:
     """The prose sentences of the top `limit` passages (code too with `code`), each with its
-    exact lines in its file.
-
-    A passage's text keeps its file's line breaks (a paragraph of three lines is three lines
-    of text), so a sentence's lines are the passage's first line plus the line breaks before it.
-    """
+    exact lines in its file: the sentences the index stores for a passage (sentences.py)."""
     out: list[Sentence] = []
     for rank, hit in enumerate(hits[:limit]):
-        pieces = split(hit.text)
-        if hit.kind == "code" and not code:
-            first = hit.text.split("\n", 1)[0]
-            if not CODE_INTRO or not _introduces(first):
-                continue
-            pieces = [(0, first)]
-        for start, piece in pieces:
-            text = re.sub(r"^\s*(?:[-*+•]|\d+[.)])\s+", "", piece).strip()
-            if len(text) < min_chars or not re.search(r"\w{2}", text):
-                continue
-            lead = start + piece.index(text[:1])
-            first = hit.line_start + hit.text.count("\n", 0, lead)
-            last = hit.line_start + hit.text.count("\n", 0, lead + len(text))
-            context = _context(hit, text)
-            out.append(Sentence(text, rank, context, start, min(first, hit.line_end), min(last, hit.line_end)))
+        kind = "prose" if code else hit.kind
+        if kind == "code" and not CODE_INTRO:
+            continue
+        for span in spans(hit.text, hit.line_start, hit.line_end, kind, min_chars=min_chars, limit=None):
+            text = hit.text[span.start:span.end]
+            out.append(Sentence(text, rank, _context(hit, text), span.start, span.line_start, span.line_end))
     return out
-
-
-_CODE_LINE = re.compile(r"\s*(?:#|//|/\*|--|>>>|\$|@|import\b|from\b|def\b|class\b|return\b|print\()"
-                        r"|.*[=;{}(\[,]\s*$|\s*[\w.]+\s*=[^=]")
-
-
-def _introduces(line: str) -> bool:
-    """A code passage's first line is its introducing sentence (not code): words, no tabs, no
-    code-like start or end, and Hangul or a sentence's end."""
-    if "\t" in line or _CODE_LINE.match(line) or len(line.split()) < 3:
-        return False
-    return _has_hangul(line) or bool(re.search(r"[.:]\s*$", line))
 
 
 def _context(hit: Hit, text: str) -> str:
@@ -293,13 +249,9 @@ def _scores(question: str, sentences: Sequence[Sentence],
         return [(c, None) for c in coverage]
     # As in hybrid search: a question in another script than the posts (English over Korean)
     # matches only the odd English term by words, which would favour any English sentence.
-    hangul = [_has_hangul(s.text) for s in sentences]
-    weight = 0.0 if not _has_hangul(question) and sum(hangul) * 2 > len(hangul) else COVERAGE_WEIGHT
+    hangul = [has_hangul(s.text) for s in sentences]
+    weight = 0.0 if not has_hangul(question) and sum(hangul) * 2 > len(hangul) else COVERAGE_WEIGHT
     query = embedder.embed_queries([question])[0]
     vectors = embedder.embed_passages([s.context for s in sentences])
     cosines = vectors @ query
     return [(float(c) + weight * cov, float(c)) for c, cov in zip(cosines, coverage)]
-
-
-def _has_hangul(text: str) -> bool:
-    return any("\uac00" <= c <= "\ud7a3" for c in text)

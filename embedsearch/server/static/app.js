@@ -15,6 +15,7 @@ const TEXT = {
     searching: "찾는 중…", waiting: "LLM이 읽는 중…", writing: "쓰는 중…",
     results: (n) => `결과 ${n}개`,
     noResults: "찾은 글이 없습니다.",
+    evidence: (where) => `질문에 가장 가까운 문장: ${where}`,
     notRelevant: "관련 있어 보이는 글이 없습니다. 아래는 가장 가까운 글입니다.",
     noLLM: "서버에 LLM이 설정되어 있지 않아 답은 쓰지 못했습니다. 찾은 글과 프롬프트를 보여 드립니다 " +
       "(LLM은 embedsearch serve --llm-url 로 정합니다).",
@@ -40,6 +41,7 @@ const TEXT = {
     searching: "Searching…", waiting: "The LLM is reading…", writing: "Writing…",
     results: (n) => (n === 1 ? "1 result" : `${n} results`),
     noResults: "No passages found.",
+    evidence: (where) => `The sentence nearest the question: ${where}`,
     notRelevant: "No passage looks relevant: these are only the nearest.",
     noLLM: "The server has no LLM configured, so there is no answer: here are the passages and the prompt " +
       "(start it with embedsearch serve --llm-url to choose one).",
@@ -200,7 +202,11 @@ function hitItem(hit) {
 // A passage as the reader knows it: prose as a paragraph with the query's terms marked, code as
 // code (its lines and indentation kept, scrolled sideways rather than wrapped or flattened).
 function passage(hit) {
-  if (hit.kind !== "code") return highlighted(hit.snippet || flat(hit.text), hit.highlights || []);
+  if (hit.kind !== "code") {
+    const p = highlighted(hit.snippet || flat(hit.text), hit.highlights || [], hit.evidence_span);
+    if (hit.evidence && hit.evidence.length) p.title = t("evidence", hit.evidence[0].location);
+    return p;
+  }
   const pre = el("pre", "code");
   const code = el("code", hit.language ? `language-${hit.language}` : "", hit.text);
   if (hit.language) pre.dataset.language = hit.language;
@@ -449,18 +455,33 @@ function el(tag, className, text) {
   return node;
 }
 
-// The snippet with the query's terms in <mark>: `spans` count code points, as Python does.
-function highlighted(text, spans) {
+// The snippet with the query's terms in <mark> and the sentence nearest the query (`evidence`,
+// [start, end]) in <strong class="evidence">: offsets count code points, as Python does.
+function highlighted(text, spans, evidence) {
   const p = el("p", "snippet");
   const chars = Array.from(text);
-  let at = 0;
-  for (const [start, end] of spans) {
-    if (start < at || end > chars.length) continue;
-    p.append(document.createTextNode(chars.slice(at, start).join("")));
-    p.append(el("mark", "", chars.slice(start, end).join("")));
-    at = end;
+  const cuts = new Set([0, chars.length]);
+  const kept = spans.filter(([start, end]) => start >= 0 && start < end && end <= chars.length);
+  for (const [start, end] of kept) cuts.add(start).add(end);
+  // a part of the snippet only: a passage of one sentence is all evidence, and all bold reads as none
+  const ev = evidence && evidence[1] <= chars.length && evidence[1] - evidence[0] < chars.length ? evidence : null;
+  if (ev) cuts.add(ev[0]).add(ev[1]);
+  const points = [...cuts].sort((a, b) => a - b);
+  for (let i = 0; i + 1 < points.length; i++) {
+    const [a, b] = [points[i], points[i + 1]];
+    let node = document.createTextNode(chars.slice(a, b).join(""));
+    if (kept.some(([start, end]) => start <= a && b <= end)) {
+      const mark = el("mark");
+      mark.append(node);
+      node = mark;
+    }
+    if (ev && ev[0] <= a && b <= ev[1]) {
+      const strong = el("strong", "evidence");
+      strong.append(node);
+      node = strong;
+    }
+    p.append(node);
   }
-  p.append(document.createTextNode(chars.slice(at).join("")));
   return p;
 }
 
