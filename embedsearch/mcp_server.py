@@ -78,7 +78,9 @@ with other words (the user's own terms, or Korean) rather than giving up. Most p
 queries may be in any language (an English query finds Korean passages by meaning).
 
 Returns up to k passages, each with `location` (path:start-end; pass it to `get` to read the
-passage's lines, or its `path` for the whole post), title > heading, score, and the passage text with a snippet. When
+passage's lines, or its `path` for the whole post), title > heading, score, the passage text with
+a snippet, and `evidence`: its sentence nearest the query with that sentence's own `location`
+(cite that line). When
 `relevant` is false the passage is only the nearest there is, not a real match: say the notes
 don't seem to cover the question rather than stretching it."""
 
@@ -134,6 +136,14 @@ KArg = Annotated[int, Field(description=f"How many passages, 1 to {MAX_K}.", jso
 
 # -- output schemas: the JSON views' shapes, so clients know what structured content holds ----------
 
+class EvidenceOut(TypedDict):
+    text: str  # the sentence as written (its line breaks kept)
+    line_start: int
+    line_end: int
+    location: str  # path:line of the sentence itself
+    score: float  # its cosine with the query
+
+
 class HitOut(TypedDict):
     rank: int
     chunk_id: int
@@ -151,6 +161,8 @@ class HitOut(TypedDict):
     also: list[str]  # other path:start-end places the same paragraph appears
     snippet: NotRequired[str]
     highlights: NotRequired[list[list[int]]]
+    evidence: NotRequired[list[EvidenceOut]]  # the sentence(s) nearest the query, best first
+    evidence_span: NotRequired[list[int]]  # where the first is in the snippet
     relevant: NotRequired[bool]
     scores: NotRequired[dict[str, Optional[float]]]
     number: NotRequired[int]  # ask: the [n] the passage had in the prompt

@@ -113,6 +113,10 @@ def test_search_korean_query_finds_the_korean_post(stdio: Session, posts_dir: Pa
     assert top["headings"] == ["대규모 언어 모델", "한계"]
     assert top["location"] == f"{posts_dir.name}/llm.md:{top['line_start']}"  # relative to the server's cwd
     assert "환각" in top["text"] and top["snippet"] and top["highlights"]
+    best = top["evidence"][0]  # the sentence to cite, with its own line
+    assert "환각" in best["text"] and best["location"] == f"{posts_dir.name}/llm.md:{best['line_start']}"
+    schema = next(t for t in stdio.list_tools().tools if t.name == "search").output_schema
+    assert '"evidence"' in json.dumps(schema) and '"line_start"' in json.dumps(schema)
     text = text_of(result)
     assert text.startswith(f"1. {top['location']}  ")
     assert "대규모 언어 모델 정리 > 한계" in text and "환각(hallucination)" in text
