@@ -307,3 +307,22 @@ def test_openmp_threads_never_spin_in_any_command_or_the_api() -> None:
     env["OMP_WAIT_POLICY"] = "ACTIVE"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.stdout.strip() == "ACTIVE", out.stderr
+
+
+def test_a_new_graph_version_removes_older_ones_of_its_model_only(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upgrade leaves no 22 MB graph of an older version behind; a newer version's graph (an
+    install of a later embedsearch sharing the cache) and other files are left be."""
+    from embedsearch.vectors import cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    weights = onnx_e5._weights()
+    folder = cache.cache_dir()
+    folder.mkdir(parents=True)
+    stem = f"e5-small-{cache.source_hash(weights)[:16]}-int8"
+    for name in (f"{stem}-g1.onnx", f"{stem}-g7.onnx", "e5-small-0000000000000000-int8-g1.onnx", f"{stem}-gx.onnx"):
+        (folder / name).write_bytes(b"old")
+    path = cache.graph_path(weights, "int8", lambda p: p.write_bytes(b"new"), 5)
+    assert path.read_bytes() == b"new"
+    assert sorted(p.name for p in folder.glob("*.onnx")) == sorted(
+        [path.name, f"{stem}-g7.onnx", "e5-small-0000000000000000-int8-g1.onnx", f"{stem}-gx.onnx"])

@@ -10,6 +10,7 @@ ways:
 
     late      the vector stored with the index: the mean of the sentence's tokens' last hidden
               states in its passage's own run (vectors/onnx_e5.py), free at indexing time
+    late2     windows of two neighbouring sentences (the mean of their stored vectors)
     alone     the sentence embedded on its own as a passage (`passage: sentence`)
     heading   `passage: heading\\nsentence` (what the extractive answerer embeds)
 
@@ -85,6 +86,14 @@ def record(split: str) -> None:
                 alone = embed(texts) @ qv
                 heading = embed([f"{head}\n{t}" for t in texts]) @ qv
                 got = late.scores(h.chunk_id)
+                # windows of two neighbouring sentences: the mean of their stored vectors
+                row = rows.get(h.chunk_id)
+                pairs: list[float] = []
+                if got and row is not None and len(got[0]) > 1:
+                    matrix = np.frombuffer(row["sentence_vectors"], dtype=np.float16).astype(np.float32)
+                    matrix = matrix.reshape(len(got[0]), -1)
+                    both = matrix[:-1] + matrix[1:]
+                    pairs = ((both / np.linalg.norm(both, axis=1, keepdims=True)) @ qv).tolist()
                 cands.append({
                     "id": h.chunk_id, "path": h.path, "line": h.line_start, "generic": generic.get(h.chunk_id, 0.0),
                     "sentences": texts, "text": h.text,
@@ -92,7 +101,7 @@ def record(split: str) -> None:
                     "fused": h.score, "cosine": h.scores.get("dense") if h.scores.get("dense") == h.scores.get("dense")
                     else h.scores.get("cosine", 0.0), "coverage": h.scores.get("coverage", 0.0),
                     "lines": [(s.line_start, s.line_end) for s in sp],
-                    "late": got[1].tolist() if got else [], "alone": alone.tolist(), "heading": heading.tolist(),
+                    "late": got[1].tolist() if got else [], "late2": pairs, "alone": alone.tolist(), "heading": heading.tolist(),
                 })
             runs.append({"id": q.id, "lines": q.lines, "type": q.type, "cands": cands})
             if n % 20 == 0:
@@ -124,7 +133,9 @@ def main() -> None:
     print(f"{len(runs)} questions; today's fusion hit@1 {base[0]:.3f} hit@5 {base[1]:.3f}")
     present = sum(any(c["answers"] for c in r["cands"]) for r in runs)
     print(f"answering passage within the top {DEPTH}: {present}")
-    for kind in ("late", "alone", "heading"):
+    for kind in ("late", "late2", "alone", "heading"):
+        if kind not in runs[0]["cands"][0]:
+            continue
         def best(c, kind=kind):
             return max(c[kind]) if c[kind] else c["cosine"]
         line = []
@@ -141,7 +152,7 @@ def main() -> None:
             for c in r["cands"]:
                 if c["answers"] and c[kind]:
                     i = int(np.argmax(c[kind]))
-                    a, b = c["lines"][i]
+                    a, b = (c["lines"][i][0], c["lines"][i + 1][1]) if kind == "late2" else c["lines"][i]
                     total += 1
                     good += a <= r["lines"][1] and r["lines"][0] <= b
                     break

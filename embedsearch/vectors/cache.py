@@ -60,4 +60,18 @@ def graph_path(weights: E5Weights, precision: str, build: Callable[[Path], None]
     path = cache_dir() / f"e5-small-{source_hash(weights)[:16]}-{precision}-g{version}.onnx"
     if not path.exists():
         write_atomically(path, build)
+        _forget_older(path, version)
     return path
+
+
+def _forget_older(path: Path, version: int) -> None:
+    """Remove this model's and precision's graphs of older graph versions (22 MB each), once the
+    new one is built. Only older ones: an older embedsearch sharing the cache builds its own
+    again and leaves this one be, so two installs never rebuild each other's graph in turn."""
+    stem = path.name.rsplit("-g", 1)[0]
+    for old in path.parent.glob(f"{stem}-g*.onnx"):
+        try:
+            if int(old.name[len(stem) + 2:-len(".onnx")]) < version:
+                old.unlink()
+        except (ValueError, OSError):  # not one of ours, or gone already
+            continue
