@@ -1,8 +1,9 @@
 """A passage's sentences against the query: the best one's cosine for the ranking, and the hit's evidence.
 
 Each chunk row holds its sentences (characters and lines, sentences.py) and their vectors
-(float16, from the passage's own model run). For the ~100 candidates of a search that is a
-few hundred dot products: nothing is embedded at query time but the query.
+(float16, from the passage's own model run). Scoring them is a few dot products a hit (a few
+hundred for the ~100 candidates, when the ranking reads them: fusion.SENTENCE_WEIGHT): nothing is
+embedded at query time but the query.
 """
 from __future__ import annotations
 
@@ -35,11 +36,12 @@ class Sentences:
     def __init__(self, rows: "Mapping[int, sqlite3.Row]", vector: "np.ndarray | None", query: str = "") -> None:
         import numpy as np
 
+        from ..sentences import has_hangul
         from ..tokens import tokens
 
         self.rows = rows
         self.words = set(tokens(query))
-        self.hangul = any("\uac00" <= c <= "\ud7a3" for c in query)
+        self.hangul = has_hangul(query)
         self.vector = None if vector is None else np.asarray(vector, dtype=np.float32).reshape(-1)
         self._scores: dict[int, tuple[list[tuple[int, int, int, int]], np.ndarray] | None] = {}
 
