@@ -92,7 +92,7 @@ class Sentences:
             if score[i] < top - WITHIN:
                 break
             start, end, first, last = spans[i]
-            out.append(Evidence(text[start:end], first, last, round(float(cos[i]), 4), start, end))
+            out.append(Evidence(text[start:end], first, last, round(float(score[i]), 4), start, end))
         return out
 
 
