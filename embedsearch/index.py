@@ -295,6 +295,7 @@ class Index(Writing, Reading):
         store = self._require()
         meta = store.meta()
         documents, chunks = store.counts()
+        sentences, without = store.sentence_counts()
         size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
         from .store.vector_store import parse_spec
 
@@ -304,6 +305,8 @@ class Index(Writing, Reading):
             "documents": documents,
             "chunks": chunks,
             "kinds": store.kind_counts(),
+            "sentences": sentences,
+            "without_sentences": without,  # passages from before sentence vectors: `index` embeds them again
             "model": meta.get("model") or None,
             "embedder": meta.get("embedder") or None,
             "dimension": int(meta["dim"]) if meta.get("dim") else None,

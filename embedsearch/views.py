@@ -379,6 +379,9 @@ def status_rows(info: dict[str, Any]) -> dict[str, str]:
         "Index": info["path"] + (" (read-only)" if info["read_only"] else ""),
         "Documents": f"{info['documents']:,}",
         "Passages": f"{info['chunks']:,}" + (f" ({kinds})" if kinds else ""),
+        "Sentences": f"{info.get('sentences', 0):,}" + (
+            f" ({info['without_sentences']:,} passages from an older version have none: run `embedsearch index`"
+            " on their folder)" if info.get("without_sentences") else ""),
         "Model": f"{info['model']} ({info['dimension']}-d)" if info["model"] else "-",
         "Vectors": f"{store['kind']}: {store.get('vectors', 0):,} vectors"
         + (f" at {store['location']}" if store.get("location") and store["kind"] != "faiss" else ""),

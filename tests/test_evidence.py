@@ -169,9 +169,17 @@ def test_an_index_from_before_sentences_migrates_and_embeds_again(post_index) ->
     with sqlite3.connect(index / "embedsearch.db") as conn:
         conn.execute("UPDATE chunks SET sentences = NULL, sentence_vectors = NULL")
         conn.execute("UPDATE documents SET chunking = 'v4:old'")
+    from embedsearch.views import status_rows
+
     with Index(index) as ix:
         hit = ix.search("금리가 오르면 성장주는 어떻게 되나?", k=1)[0]
         assert hit.evidence == [] and "성장주" in hit.text
+        before = ix.status()
+        assert before["sentences"] == 0 and before["without_sentences"] == before["chunks"]
+        assert "run `embedsearch index`" in status_rows(before)["Sentences"]  # status tells the user
         report = ix.add(folder)
         assert report.changed == 2 and report.chunks_reused == 0
         assert ix.search("금리가 오르면 성장주는 어떻게 되나?", k=1)[0].evidence
+        after = ix.status()
+        assert after["without_sentences"] == 0 and after["sentences"] > after["chunks"]
+        assert status_rows(after)["Sentences"] == f"{after['sentences']:,}"

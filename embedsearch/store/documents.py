@@ -321,6 +321,13 @@ class Documents(VectorLog):
         chunks = self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
         return docs, chunks
 
+    def sentence_counts(self) -> tuple[int, int]:
+        """(sentences with vectors, passages stored before sentences had vectors)."""
+        row = self.conn.execute(
+            "SELECT coalesce(sum(CASE WHEN sentence_vectors IS NOT NULL THEN json_array_length(sentences) END), 0),"
+            " sum(sentence_vectors IS NULL) FROM chunks").fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
+
     def kind_counts(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT kind, count(*) FROM chunks GROUP BY kind").fetchall())
 
