@@ -174,6 +174,35 @@ def test_a_sample_reads_to_consistent_documents(suffix: str, tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("suffix", REGISTERED)
+def test_every_sentence_is_on_its_own_lines(suffix: str, tmp_path: Path) -> None:
+    """Each passage's sentences (the evidence a hit shows and `ask` cites) point at the lines of the
+    source that hold them, for every reader: a sentence's words are on its lines."""
+    from embedsearch.chunks import ChunkSizes, make_chunks
+    from embedsearch.sentences import of_chunk
+    from embedsearch.vectors.fake import HashEmbedder
+
+    reader = files.reader_for(f"x{suffix}")
+    assert reader is not None
+    found = 0
+    for name, content in SAMPLES[suffix]:
+        path = tmp_path / name
+        data = content if isinstance(content, bytes) else content.encode("utf-8")
+        path.write_bytes(data)
+        for document, paragraphs in files.read_documents(path):
+            lines = source_of(reader, data, document).split("\n")
+            for chunk in make_chunks(paragraphs, HashEmbedder().count_tokens, ChunkSizes(), title=document.title):
+                for start, end, first, last in of_chunk(chunk.text, chunk.line_start, chunk.line_end, chunk.kind):
+                    sentence = chunk.text[start:end]
+                    assert chunk.line_start <= first <= last <= chunk.line_end, (name, sentence)
+                    span = "\n".join(lines[first - 1 : last])
+                    words = WORD.findall(sentence)
+                    # at least half its words as written there (a reader rewrites some: [[note|alias]]으로)
+                    assert 2 * sum(w in span for w in words) >= len(words), (name, sentence, first, last, span)
+                    found += 1
+    assert found, f"no sentence in the {suffix} samples"
+
+
+@pytest.mark.parametrize("suffix", REGISTERED)
 @pytest.mark.parametrize("content", [b"", b"   \n\n", GARBAGE], ids=["empty", "blank", "garbage"])
 def test_empty_and_garbage_files_are_skipped_with_one_line(suffix: str, content: bytes, tmp_path: Path) -> None:
     path = tmp_path / f"bad{suffix}"
