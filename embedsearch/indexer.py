@@ -202,8 +202,8 @@ class Indexer:
         in one transaction, and apply it to the vector store in place.
 
         Each passage's sentences get their vectors from the passage's own run
-        (`vectors.embed_with_parts`), stored with it as float16 (a sentence's cosine moves by
-        less than 0.001; half the bytes)."""
+        (`vectors.embed_with_parts`), stored with it as float16: half the bytes, and a sentence's
+        cosine to a query moves by at most 0.00004 (97 sentences of data/posts, 3 queries)."""
         known = self.db.vectors_by_hash(c.content_hash for p in group for c in p.chunks)
         new = {c.content_hash: c for p in group for c in p.chunks if c.content_hash not in known}
         if new:
