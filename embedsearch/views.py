@@ -477,10 +477,23 @@ def hits_text(hits: Sequence[Hit], query: str = "", width: int = 80) -> str:
         lines = wrap(hit_header(hit), width, indent=INDENT)
         text, _, _ = hit_snippet(hit, query)
         lines += wrap(text, width, first=INDENT, indent=INDENT)
+        if evidence_text(hit):
+            lines += wrap(evidence_text(hit), width, first=INDENT, indent=INDENT)
         if hit.also:
             lines += wrap(also_text(hit), width, first=INDENT, indent=INDENT)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def evidence_text(hit: Hit) -> str:
+    """'best sentence: path:17': the best sentence's own lines, when they are not the whole passage's
+    (plain text cannot show it in bold; an agent reading it cites that line)."""
+    if not hit.evidence:
+        return ""
+    best = hit.evidence[0]
+    if (best.line_start, best.line_end) == (hit.line_start, hit.line_end):
+        return ""
+    return f"best sentence: {display_path(hit.path)}:{span(best.line_start, best.line_end)}"
 
 
 def answer_text(answer: Answer, width: int = 80) -> str:

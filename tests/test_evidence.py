@@ -183,3 +183,17 @@ def test_an_index_from_before_sentences_migrates_and_embeds_again(post_index) ->
         after = ix.status()
         assert after["without_sentences"] == 0 and after["sentences"] > after["chunks"]
         assert status_rows(after)["Sentences"] == f"{after['sentences']:,}"
+
+
+def test_plain_text_names_the_best_sentences_line(post_index) -> None:
+    """A pipe or an agent reading MCP's text gets no bold: the sentence's own line is named instead,
+    when it is not the whole passage."""
+    from embedsearch.views import hits_text
+
+    _, index = post_index
+    with Index(index) as ix:
+        hits = ix.search("고양이는 하루에 얼마나 자나?", k=2)
+    text = hits_text(hits, "고양이는 하루에 얼마나 자나?", width=400)  # the temp path is long
+    first = hits[0]
+    assert first.line_end > first.line_start and first.evidence[0].line_start == first.line_start
+    assert f"best sentence: {first.path}:{first.evidence[0].line_start}" in text
