@@ -197,3 +197,16 @@ def test_plain_text_names_the_best_sentences_line(post_index) -> None:
     first = hits[0]
     assert first.line_end > first.line_start and first.evidence[0].line_start == first.line_start
     assert f"best sentence: {first.path}:{first.evidence[0].line_start}" in text
+
+
+def test_a_damaged_sentence_row_costs_its_hit_the_evidence_only(post_index) -> None:
+    _, index = post_index
+    with sqlite3.connect(index / "embedsearch.db") as conn:
+        conn.execute("UPDATE chunks SET sentence_vectors = x'0102030405' WHERE text LIKE '%성장주%'")
+        conn.execute("UPDATE chunks SET sentences = 'not json' WHERE text LIKE '%고양이는 하루에%'")
+    with Index(index) as ix:
+        hit = ix.search("금리가 오르면 성장주는 어떻게 되나?", k=1)[0]
+        assert "성장주" in hit.text and hit.evidence == []
+        assert ix.search("고양이는 하루에 얼마나 자나?", k=1)[0].evidence == []
+        assert ix.search("고양이는 하루에 얼마나 자나?", k=1, mode="lexical")[0].evidence == []
+        assert ix.search("녹차는 몇 도에서 우리나?", k=1)[0].evidence  # the others keep theirs

@@ -7,7 +7,6 @@ author's repeated paragraphs into one hit that lists the other places it appears
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Callable
 
@@ -244,7 +243,7 @@ class SearchEngine:
             if sentences is not None:
                 hit.evidence = sentences.evidence(hit.chunk_id, hit.text)
             elif hit.chunk_id in rows:
-                hit.evidence = evidence.by_words(query, hit.text, json.loads(rows[hit.chunk_id]["sentences"] or "[]"))
+                hit.evidence = evidence.by_words(query, hit.text, rows[hit.chunk_id])
         return hits
 
     def _cosines(self, vector: "np.ndarray | None", dense: list[tuple[int, float]],

@@ -58,11 +58,12 @@ class Sentences:
         if row is None or q is None:
             return None
         blob = _get(row, "sentence_vectors")
-        spans = json.loads(_get(row, "sentences") or "[]")
-        if not blob or not spans:
-            return None
-        matrix = np.frombuffer(blob, dtype=np.float16).reshape(-1, q.shape[0])
-        if matrix.shape[0] != len(spans):
+        try:
+            spans = json.loads(_get(row, "sentences") or "[]")
+            if not blob or not spans:
+                return None
+            matrix = np.frombuffer(blob, dtype=np.float16).reshape(len(spans), q.shape[0])
+        except ValueError:  # a row another version or a damaged disk wrote: the hit without evidence
             return None
         return spans, matrix.astype(np.float32) @ q
 
@@ -96,10 +97,14 @@ class Sentences:
         return out
 
 
-def by_words(query: str, text: str, spans: list[tuple[int, int, int, int]]) -> list[Evidence]:
+def by_words(query: str, text: str, row: "sqlite3.Row") -> list[Evidence]:
     """Lexical mode (no query vector): the sentence holding most of the query's words."""
     from ..tokens import tokens
 
+    try:
+        spans = json.loads(_get(row, "sentences") or "[]")
+    except ValueError:  # damaged: the hit without evidence
+        return []
     wanted = set(tokens(query))
     if not wanted or not spans:
         return []
