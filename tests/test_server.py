@@ -278,6 +278,10 @@ def test_search_hits_carry_snippets_and_highlights(client: httpx.Client) -> None
     assert hits[0]["heading"] == "대규모 언어 모델 > 한계" and hits[0]["headings"] == ["대규모 언어 모델", "한계"]
     marked = [hits[0]["snippet"][s:e] for s, e in hits[0]["highlights"]]
     assert "환각" in "".join(marked) and any("LLM" in m for m in marked)
+    best = hits[0]["evidence"][0]  # the sentence nearest the query, with its own line
+    assert "환각" in best["text"] and best["location"].endswith(f"llm.md:{best['line_start']}")
+    start, end = hits[0]["evidence_span"]
+    assert hits[0]["snippet"][start:end] == " ".join(best["text"].split())
     assert "scores" not in hits[0]
     explained = client.get("/api/search", params={"q": "LLM 환각 문제", "explain": "true"}).json()["hits"][0]
     assert {"dense", "lexical"} <= set(explained["scores"])
