@@ -248,7 +248,11 @@ def test_an_index_runs_on_the_fake_embedder(tmp_path: Path, name: str) -> None:
         status = ix.status()
         assert status["embedder"] == "fake:hash-64@1" and status["dimension"] == 64
         assert status["vector_store"]["kind"] == name
-        assert ix.search("사워도우 스타터", k=1, mode="dense")[0].path.endswith("bread.md")
+        hit = ix.search("사워도우 스타터", k=1, mode="dense")[0]
+        assert hit.path.endswith("bread.md")
+        # the sentence evidence lives in SQLite beside the passage, whatever store holds the vectors
+        assert [e.text for e in hit.evidence] == ["사워도우 스타터를 키우는 법을 적어 둔다."]
+        assert hit.evidence[0].line_start == 3
     with Index(tmp_path / "ix") as reopened:  # the model is the index's own: fake again
         assert reopened.embedder.identity == "fake:hash-64@1"
         assert reopened.search("FAISS 벡터 검색", k=1, mode="dense")[0].path.endswith("faiss.md")
