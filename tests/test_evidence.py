@@ -210,3 +210,27 @@ def test_a_damaged_sentence_row_costs_its_hit_the_evidence_only(post_index) -> N
         assert ix.search("고양이는 하루에 얼마나 자나?", k=1)[0].evidence == []
         assert ix.search("고양이는 하루에 얼마나 자나?", k=1, mode="lexical")[0].evidence == []
         assert ix.search("녹차는 몇 도에서 우리나?", k=1)[0].evidence  # the others keep theirs
+
+
+def test_an_index_of_the_release_before_searches_before_it_is_migrated(post_index) -> None:
+    """An upgrade must not break `search` on the index the user already has: schema 2 has no
+    sentence columns, and only a writer migrates (a read-only copy never is)."""
+    folder, index = post_index
+    with sqlite3.connect(index / "embedsearch.db") as conn:  # the previous release's database
+        conn.execute("ALTER TABLE chunks DROP COLUMN sentence_vectors")
+        conn.execute("ALTER TABLE chunks DROP COLUMN sentences")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        conn.execute("UPDATE documents SET chunking = 'v4:64/256/512'")
+    with Index(index) as ix:
+        for mode in ("hybrid", "dense", "lexical"):
+            hit = ix.search("금리가 오르면 성장주는 어떻게 되나?", k=1, mode=mode)[0]
+            assert "성장주" in hit.text and hit.evidence == [], mode
+        status = ix.status()
+        assert status["sentences"] == 0 and status["without_sentences"] == status["chunks"] > 0
+    out = subprocess.run([sys.executable, "-m", "embedsearch", "search", "성장주", "--index", str(index), "--json"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    with Index(index) as ix:  # the next index run migrates and embeds again
+        report = ix.add(folder)
+        assert report.changed == 2 and ix.store.schema_version() == 3
+        assert ix.search("금리가 오르면 성장주는 어떻게 되나?", k=1)[0].evidence

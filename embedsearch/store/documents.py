@@ -235,7 +235,7 @@ class Documents(VectorLog):
         try:
             rows = conn.execute(
                 "SELECT chunks.id, chunks.text, chunks.heading, chunks.line_start, chunks.line_end, chunks.kind,"
-                " chunks.language, chunks.text_hash, chunks.sentences, chunks.sentence_vectors,"
+                f" chunks.language, chunks.text_hash, {self._sentence_columns()},"
                 " documents.path, documents.title, documents.id AS document_id"
                 " FROM chunks JOIN documents ON documents.id = chunks.document_id"
                 " WHERE chunks.id IN (SELECT value FROM json_each(?))",
@@ -321,8 +321,19 @@ class Documents(VectorLog):
         chunks = self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
         return docs, chunks
 
+    def _sentence_columns(self) -> str:
+        """The sentence columns to read, or NULLs in their place in an index of schema 2: a
+        release before them searches an index it has not migrated yet (only a writer migrates,
+        and a read-only copy never is)."""
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(chunks)")}
+        if "sentence_vectors" in columns:
+            return "chunks.sentences, chunks.sentence_vectors"
+        return "NULL AS sentences, NULL AS sentence_vectors"
+
     def sentence_counts(self) -> tuple[int, int]:
         """(sentences with vectors, passages stored before sentences had vectors)."""
+        if self._sentence_columns().startswith("NULL"):
+            return 0, self.counts()[1]
         row = self.conn.execute(
             "SELECT coalesce(sum(CASE WHEN sentence_vectors IS NOT NULL THEN json_array_length(sentences) END), 0),"
             " sum(sentence_vectors IS NULL) FROM chunks").fetchone()
