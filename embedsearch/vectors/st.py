@@ -11,7 +11,14 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import EmbedsearchError
-from .base import embed_sorted
+from .base import embed_sorted, normalise
+
+
+def _array(value: object) -> np.ndarray:
+    """A tensor or an array as float32 numpy (sentence-transformers returns tensors for some outputs)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().float().numpy()  # type: ignore[attr-defined]
+    return np.asarray(value, dtype=np.float32)
 
 
 def default_prefixes(name: str) -> tuple[str, str]:
@@ -55,6 +62,40 @@ class SentenceTransformerEmbedder:
     def embed_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         prefixed = [self.passage_prefix + t for t in texts]
         return embed_sorted(prefixed, self._encode, self.dim, self.batch_size, progress)
+
+    def embed_passages_with_parts(
+        self, texts: Sequence[str], parts: Sequence[Sequence[tuple[int, int]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors as `embed_passages` gives them, and each part's (a character span: a
+        sentence) as the mean of its tokens' output embeddings in the same run, found by the
+        tokenizer's offsets: a sentence costs no second run, as with the bundled model
+        (vectors/onnx_e5.py). A part past the model's window gets the passage's vector."""
+        out_vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out_parts: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32) for _ in texts]
+        shift = len(self.passage_prefix)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            batch = [self.passage_prefix + texts[i] for i in idx]
+            outputs = self._model.encode(batch, batch_size=self.batch_size, output_value=None,
+                                         convert_to_numpy=True, show_progress_bar=False)
+            offsets = self._model.tokenizer(batch, return_offsets_mapping=True, truncation=True,
+                                            max_length=self.max_tokens)["offset_mapping"]
+            for i, output, spans in zip(idx, outputs, offsets):
+                vector = normalise(_array(output["sentence_embedding"]))[0]
+                out_vectors[i] = vector
+                if not parts[i]:
+                    continue
+                tokens = _array(output["token_embeddings"])[: len(spans)]
+                pooled = []
+                for a, b in parts[i]:
+                    rows = [t for t, (s, e) in enumerate(spans) if e > s and s >= a + shift and e <= b + shift]
+                    pooled.append(tokens[rows].mean(axis=0) if rows else vector)
+                out_parts[i] = normalise(np.stack(pooled))
+            if progress:
+                progress(len(idx))
+        return out_vectors, out_parts
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return embed_sorted([self.query_prefix + t for t in texts], self._encode, self.dim, self.batch_size)
