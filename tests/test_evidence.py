@@ -16,6 +16,9 @@ from embedsearch import Index
 from embedsearch.sentences import in_embedded, of_chunk, spans
 from embedsearch.vectors.base import embed_with_parts
 from embedsearch.vectors.fake import HashEmbedder
+from embedsearch.views import status_rows
+
+GROWTH = "금리가 오르면 성장주는 어떻게 되나?"
 
 POST = """---
 title: 고양이와 바다
@@ -100,6 +103,13 @@ def test_late_sentence_vectors_come_from_the_passages_own_run(onnx_engine) -> No
     assert nearest.tolist() == [0, 1, 2]
 
 
+def sql(index: Path, *statements: str) -> None:
+    """Change the index database behind embedsearch's back (an older release's, a damaged one)."""
+    with sqlite3.connect(index / "embedsearch.db") as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
 @pytest.fixture
 def post_index(tmp_path: Path) -> tuple[Path, Path]:
     folder = tmp_path / "posts"
@@ -116,7 +126,7 @@ def test_every_hit_carries_its_best_sentence_with_its_own_lines(post_index) -> N
     lines = (folder / "cat.md").read_text().splitlines()
     with Index(index) as ix:
         for mode in ("hybrid", "dense", "lexical"):
-            hit = ix.search("금리가 오르면 성장주는 어떻게 되나?", k=1, mode=mode)[0]
+            hit = ix.search(GROWTH, k=1, mode=mode)[0]
             best = hit.evidence[0]
             assert best.text.startswith("금리가 오르면 성장주의 주가가"), mode
             assert best.line_start == best.line_end
@@ -166,20 +176,17 @@ def test_an_index_from_before_sentences_migrates_and_embeds_again(post_index) ->
     """A chunk stored without sentence vectors (schema 2, chunker v4) is searched as before, and the
     next `index` run gives it its sentences."""
     folder, index = post_index
-    with sqlite3.connect(index / "embedsearch.db") as conn:
-        conn.execute("UPDATE chunks SET sentences = NULL, sentence_vectors = NULL")
-        conn.execute("UPDATE documents SET chunking = 'v4:old'")
-    from embedsearch.views import status_rows
-
+    sql(index, "UPDATE chunks SET sentences = NULL, sentence_vectors = NULL",
+        "UPDATE documents SET chunking = 'v4:old'")
     with Index(index) as ix:
-        hit = ix.search("금리가 오르면 성장주는 어떻게 되나?", k=1)[0]
+        hit = ix.search(GROWTH, k=1)[0]
         assert hit.evidence == [] and "성장주" in hit.text
         before = ix.status()
         assert before["sentences"] == 0 and before["without_sentences"] == before["chunks"]
         assert "run `embedsearch index`" in status_rows(before)["Sentences"]  # status tells the user
         report = ix.add(folder)
         assert report.changed == 2 and report.chunks_reused == 0
-        assert ix.search("금리가 오르면 성장주는 어떻게 되나?", k=1)[0].evidence
+        assert ix.search(GROWTH, k=1)[0].evidence
         after = ix.status()
         assert after["without_sentences"] == 0 and after["sentences"] > after["chunks"]
         assert status_rows(after)["Sentences"] == f"{after['sentences']:,}"
@@ -201,11 +208,10 @@ def test_plain_text_names_the_best_sentences_line(post_index) -> None:
 
 def test_a_damaged_sentence_row_costs_its_hit_the_evidence_only(post_index) -> None:
     _, index = post_index
-    with sqlite3.connect(index / "embedsearch.db") as conn:
-        conn.execute("UPDATE chunks SET sentence_vectors = x'0102030405' WHERE text LIKE '%성장주%'")
-        conn.execute("UPDATE chunks SET sentences = 'not json' WHERE text LIKE '%고양이는 하루에%'")
+    sql(index, "UPDATE chunks SET sentence_vectors = x'0102030405' WHERE text LIKE '%성장주%'",
+        "UPDATE chunks SET sentences = 'not json' WHERE text LIKE '%고양이는 하루에%'")
     with Index(index) as ix:
-        hit = ix.search("금리가 오르면 성장주는 어떻게 되나?", k=1)[0]
+        hit = ix.search(GROWTH, k=1)[0]
         assert "성장주" in hit.text and hit.evidence == []
         assert ix.search("고양이는 하루에 얼마나 자나?", k=1)[0].evidence == []
         assert ix.search("고양이는 하루에 얼마나 자나?", k=1, mode="lexical")[0].evidence == []
@@ -216,14 +222,12 @@ def test_an_index_of_the_release_before_searches_before_it_is_migrated(post_inde
     """An upgrade must not break `search` on the index the user already has: schema 2 has no
     sentence columns, and only a writer migrates (a read-only copy never is)."""
     folder, index = post_index
-    with sqlite3.connect(index / "embedsearch.db") as conn:  # the previous release's database
-        conn.execute("ALTER TABLE chunks DROP COLUMN sentence_vectors")
-        conn.execute("ALTER TABLE chunks DROP COLUMN sentences")
-        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
-        conn.execute("UPDATE documents SET chunking = 'v4:64/256/512'")
+    sql(index, "ALTER TABLE chunks DROP COLUMN sentence_vectors", "ALTER TABLE chunks DROP COLUMN sentences",
+        "UPDATE meta SET value = '2' WHERE key = 'schema_version'",  # the previous release's database
+        "UPDATE documents SET chunking = 'v4:64/256/512'")
     with Index(index) as ix:
         for mode in ("hybrid", "dense", "lexical"):
-            hit = ix.search("금리가 오르면 성장주는 어떻게 되나?", k=1, mode=mode)[0]
+            hit = ix.search(GROWTH, k=1, mode=mode)[0]
             assert "성장주" in hit.text and hit.evidence == [], mode
         status = ix.status()
         assert status["sentences"] == 0 and status["without_sentences"] == status["chunks"] > 0
@@ -233,4 +237,4 @@ def test_an_index_of_the_release_before_searches_before_it_is_migrated(post_inde
     with Index(index) as ix:  # the next index run migrates and embeds again
         report = ix.add(folder)
         assert report.changed == 2 and ix.store.schema_version() == 3
-        assert ix.search("금리가 오르면 성장주는 어떻게 되나?", k=1)[0].evidence
+        assert ix.search(GROWTH, k=1)[0].evidence
