@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .text import has_hangul
+
 MIN_CHARS = 12  # shorter pieces are headings, labels, list stubs
 # A passage's sentences beyond this many get no vector of their own (a 400-token passage of
 # one-line list items: the first ones stand for it). The three real blogs: 9 of 6,133 passages
@@ -61,10 +63,6 @@ def introduces(line: str) -> bool:
     if "\t" in line or _CODE_LINE.match(line) or len(line.split()) < 3:
         return False
     return has_hangul(line) or bool(re.search(r"[.:]\s*$", line))
-
-
-def has_hangul(text: str) -> bool:
-    return any("\uac00" <= c <= "\ud7a3" for c in text)
 
 
 def spans(text: str, line_start: int, line_end: int, kind: str = "prose", *,

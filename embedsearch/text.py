@@ -15,6 +15,12 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def has_hangul(text: str) -> bool:
+    """Any Hangul syllable: a question or sentence in Korean (the script checks of `ask` and of
+    each hit's evidence)."""
+    return any("\uac00" <= c <= "\ud7a3" for c in text)
+
+
 def content_hash(data: str | bytes) -> str:
     """A file's bytes or a chunk's text -> a short stable hash (what incremental indexing compares)."""
     raw = data.encode("utf-8") if isinstance(data, str) else data

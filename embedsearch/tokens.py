@@ -66,6 +66,14 @@ def latin_token(run: str) -> str | None:
     return s_stem(run)
 
 
+def coverage(wanted: set[str], text: str) -> float:
+    """The share of the `wanted` tokens (a question's) that `text` holds; 0 when none are wanted.
+
+    What hybrid search calls coverage, sentence by sentence: the extractive answerer, a hit's
+    evidence and the citation check weigh a sentence by it."""
+    return len(wanted & set(tokens(text))) / len(wanted) if wanted else 0.0
+
+
 def tokens(text: str) -> list[str]:
     """Overlapping character bigrams of Hangul/CJK runs (a one-syllable run stays whole); other runs whole."""
     out: list[str] = []

@@ -134,10 +134,9 @@ def _hangul(text: str) -> bool:
 
 
 def _coverage(claim: str, fact: str) -> float:
-    from ..tokens import tokens
+    from ..tokens import coverage, tokens
 
-    wanted = set(tokens(claim))
-    return len(wanted & set(tokens(fact))) / len(wanted) if wanted else 0.0
+    return coverage(set(tokens(claim)), fact)
 
 
 def _numbers_agree(claim: str, passage: str) -> bool:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from ..errors import EmbedsearchError
 from ..records import Answer, Hit
-from ..text import nfc
+from ..text import has_hangul, nfc
 from .backends import LLM, estimate_tokens, open_llm
 from .citations import citations_for
 from .config import LLMConfig, resolve_config
@@ -126,7 +126,7 @@ def prepare(
 
 def decline_text(question: str) -> str:
     """What `ask` answers when no passage is relevant, in the question's language."""
-    if any("\uac00" <= c <= "\ud7a3" for c in question):
+    if has_hangul(question):
         return "색인된 글에는 이 질문에 대한 답이 없는 것 같습니다."
     return "The indexed posts don't seem to contain an answer to this question."
 

@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING, Mapping
 
 from ..records import Evidence
+from ..text import has_hangul
 
 if TYPE_CHECKING:
     import sqlite3
@@ -36,7 +37,6 @@ class Sentences:
     def __init__(self, rows: "Mapping[int, sqlite3.Row]", vector: "np.ndarray | None", query: str = "") -> None:
         import numpy as np
 
-        from ..sentences import has_hangul
         from ..tokens import tokens
 
         self.rows = rows
@@ -57,9 +57,9 @@ class Sentences:
         row, q = self.rows.get(cid), self.vector
         if row is None or q is None:
             return None
-        blob = _get(row, "sentence_vectors")
+        blob = row["sentence_vectors"]
         try:
-            spans = json.loads(_get(row, "sentences") or "[]")
+            spans = json.loads(row["sentences"] or "[]")
             if not blob or not spans:
                 return None
             matrix = np.frombuffer(blob, dtype=np.float16).reshape(len(spans), q.shape[0])
@@ -79,13 +79,11 @@ class Sentences:
         spans, cos = found
         score = cos.tolist()
         if self.words:
-            from ..sentences import has_hangul
-            from ..tokens import tokens
+            from ..tokens import coverage
 
             pieces = [text[a:b] for a, b, _, _ in spans]
             if self.hangul or not any(has_hangul(p) for p in pieces):
-                score = [c + COVERAGE_WEIGHT * len(self.words & set(tokens(p))) / len(self.words)
-                         for c, p in zip(score, pieces)]
+                score = [c + COVERAGE_WEIGHT * coverage(self.words, p) for c, p in zip(score, pieces)]
         order = sorted(range(len(spans)), key=lambda i: -score[i])
         top = score[order[0]]
         out = []
@@ -99,23 +97,16 @@ class Sentences:
 
 def by_words(query: str, text: str, row: "sqlite3.Row") -> list[Evidence]:
     """Lexical mode (no query vector): the sentence holding most of the query's words."""
-    from ..tokens import tokens
+    from ..tokens import coverage, tokens
 
     try:
-        spans = json.loads(_get(row, "sentences") or "[]")
+        spans = json.loads(row["sentences"] or "[]")
     except ValueError:  # damaged: the hit without evidence
         return []
     wanted = set(tokens(query))
     if not wanted or not spans:
         return []
-    scored = [(len(wanted & set(tokens(text[a:b]))) / len(wanted), (a, b, first, last))
-              for a, b, first, last in spans]
+    scored = [(coverage(wanted, text[a:b]), (a, b, first, last)) for a, b, first, last in spans]
     share, (a, b, first, last) = max(scored, key=lambda t: t[0])
     return [Evidence(text[a:b], first, last, round(share, 4), a, b)] if share > 0 else []
 
-
-def _get(row: "sqlite3.Row", key: str):
-    try:
-        return row[key]
-    except (IndexError, KeyError):
-        return None

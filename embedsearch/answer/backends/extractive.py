@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from ...records import Citation, Hit
-from ...sentences import MIN_CHARS, has_hangul, spans  # MIN_CHARS: shorter pieces are headings, labels
+from ...sentences import MIN_CHARS, spans  # MIN_CHARS: shorter pieces are headings, labels
+from ...text import has_hangul
 from .base import estimate_tokens
 
 if TYPE_CHECKING:
@@ -244,12 +245,12 @@ def pick(candidates: Sequence[Sentence], hits: Sequence[Hit]) -> list[Sentence]:
 def _scores(question: str, sentences: Sequence[Sentence],
             embedder: "Embedder | None") -> list[tuple[float, float | None]]:
     """(cosine + coverage, cosine) of each sentence; coverage alone with no embedder."""
-    from ...tokens import tokens
+    from ...tokens import coverage, tokens
 
     wanted = set(tokens(question))
-    coverage = [len(wanted & set(tokens(s.text))) / len(wanted) if wanted else 0.0 for s in sentences]
+    shares = [coverage(wanted, s.text) for s in sentences]
     if embedder is None:
-        return [(c, None) for c in coverage]
+        return [(c, None) for c in shares]
     # As in hybrid search: a question in another script than the posts (English over Korean)
     # matches only the odd English term by words, which would favour any English sentence.
     hangul = [has_hangul(s.text) for s in sentences]
@@ -257,4 +258,4 @@ def _scores(question: str, sentences: Sequence[Sentence],
     query = embedder.embed_queries([question])[0]
     vectors = embedder.embed_passages([s.context for s in sentences])
     cosines = vectors @ query
-    return [(float(c) + weight * cov, float(c)) for c, cov in zip(cosines, coverage)]
+    return [(float(c) + weight * cov, float(c)) for c, cov in zip(cosines, shares)]
